@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Build the lab node image (default tag dpg-node:trixie).
+# Base: `debian:trixie` pulled from a registry where one answers; otherwise a Debian 13 root
+# filesystem made with debootstrap (Debian's default mirror) and `docker import`ed.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+tag=${DPG_NODE_IMAGE:-dpg-node:trixie}
+base_tag=dpg-base:trixie
+
+if docker image inspect "$tag" >/dev/null 2>&1 && [ "${DPG_REBUILD_IMAGE:-0}" != 1 ]; then
+  echo "node image $tag present"
+  exit 0
+fi
+
+base=""
+if docker image inspect debian:trixie >/dev/null 2>&1; then
+  base=debian:trixie
+elif timeout 120 docker pull -q debian:trixie >/dev/null 2>&1; then
+  base=debian:trixie
+elif docker image inspect "$base_tag" >/dev/null 2>&1; then
+  base=$base_tag
+else
+  echo "No registry answers for debian:trixie: building the base from debootstrap"
+  if ! command -v debootstrap >/dev/null 2>&1; then
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+  fi
+  # trixie's keyring may be newer than the host's; fetch the archive keyring package if needed
+  rootfs=$(mktemp -d /tmp/dpg-rootfs.XXXXXX)
+  trap 'rm -rf "$rootfs"' EXIT
+  debootstrap --variant=minbase --components=main trixie "$rootfs" >/tmp/dpg-debootstrap.log 2>&1 \
+    || { tail -20 /tmp/dpg-debootstrap.log >&2; exit 1; }
+  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+  tar -C "$rootfs" -c . | docker import - "$base_tag" >/dev/null
+  base=$base_tag
+fi
+
+echo "building $tag from $base"
+docker build -q --build-arg BASE="$base" -t "$tag" "$here" >/dev/null
+echo "node image $tag built"

@@ -1,0 +1,242 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dpg.cluster developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Patroni REST API client and the pure decisions made on its answers.
+
+Everything except :class:`PatroniClient` is pure (no I/O) so it can be unit tested with
+plain dictionaries shaped like Patroni's ``GET /cluster`` and ``GET /config`` answers
+(Patroni 4.0, ``patroni/api.py``).
+"""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import copy
+import json
+
+from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
+from ansible.module_utils.urls import open_url
+
+PATRONI_API_ARGSPEC = dict(
+    api_url=dict(type='str', default='http://127.0.0.1:8008'),
+    api_username=dict(type='str'),
+    api_password=dict(type='str', no_log=True),
+    validate_certs=dict(type='bool', default=True),
+    ca_path=dict(type='path'),
+    client_cert=dict(type='path'),
+    client_key=dict(type='path', no_log=False),
+    api_timeout=dict(type='int', default=10),
+)
+
+LEADER_ROLES = ('leader', 'master', 'primary', 'standby_leader')
+REPLICA_ROLES = ('replica', 'sync_standby', 'quorum_standby')
+
+
+class PatroniError(Exception):
+    """A Patroni REST call failed; ``status`` is the HTTP code (None when unreachable)."""
+
+    def __init__(self, message, status=None, body=None):
+        super(PatroniError, self).__init__(message)
+        self.status = status
+        self.body = body
+
+
+class PatroniClient(object):
+    """Minimal client of one member's REST API.
+
+    :param base_url: ``http(s)://host:port`` of a member, no trailing path.
+    :param username, password: Basic credentials (``restapi.authentication``); Patroni asks for
+        them on unsafe methods (POST, PATCH, PUT, DELETE) only.
+    :param timeout: seconds per request.
+    Every request is appended to :attr:`requests` as ``"METHOD /path"`` for the module's report.
+    """
+
+    def __init__(self, base_url, username=None, password=None, validate_certs=True,
+                 ca_path=None, client_cert=None, client_key=None, timeout=10):
+        self.base_url = base_url.rstrip('/')
+        self.username = username
+        self.password = password
+        self.validate_certs = validate_certs
+        self.ca_path = ca_path
+        self.client_cert = client_cert
+        self.client_key = client_key
+        self.timeout = timeout
+        self.requests = []
+
+    @classmethod
+    def from_module(cls, module):
+        """Build a client from a module whose argument_spec includes PATRONI_API_ARGSPEC."""
+        p = module.params
+        return cls(p['api_url'], p['api_username'], p['api_password'], p['validate_certs'],
+                   p['ca_path'], p['client_cert'], p['client_key'], p['api_timeout'])
+
+    def request(self, method, path, body=None, ok=(200,)):
+        """Send one request; return ``(status, parsed JSON or text)``.
+
+        :raises PatroniError: when the member is unreachable or answers a status not in ``ok``.
+        """
+        self.requests.append('%s %s' % (method, path))
+        data = None
+        headers = {'Accept': 'application/json'}
+        if body is not None:
+            data = json.dumps(body)
+            headers['Content-Type'] = 'application/json'
+        auth = {}
+        if self.username and method not in ('GET', 'HEAD', 'OPTIONS'):
+            auth = dict(url_username=self.username, url_password=self.password,
+                        force_basic_auth=True)
+        try:
+            resp = open_url(self.base_url + path, data=data, headers=headers, method=method,
+                            timeout=self.timeout, validate_certs=self.validate_certs,
+                            ca_path=self.ca_path, client_cert=self.client_cert,
+                            client_key=self.client_key, **auth)
+            status, raw = resp.getcode(), resp.read()
+        except HTTPError as e:
+            status = e.code
+            try:
+                raw = e.read()
+            except Exception:  # pylint: disable=broad-except
+                raw = b''
+        except (URLError, OSError, ValueError) as e:
+            raise PatroniError('cannot reach Patroni at %s%s: %s' % (self.base_url, path, e))
+        text = raw.decode('utf-8', 'replace') if isinstance(raw, bytes) else (raw or '')
+        try:
+            parsed = json.loads(text) if text else None
+        except ValueError:
+            parsed = text
+        if status not in ok:
+            raise PatroniError('%s %s answered HTTP %s: %s' % (method, path, status, text.strip()[:500]),
+                               status=status, body=parsed)
+        return status, parsed
+
+    def cluster(self):
+        """``GET /cluster``: members of this member's group (dict)."""
+        return self.request('GET', '/cluster')[1] or {}
+
+    def config(self):
+        """``GET /config``: the dynamic configuration kept in the DCS (dict)."""
+        return self.request('GET', '/config')[1] or {}
+
+
+def normalize_cluster(cluster):
+    """Summarise a ``GET /cluster`` answer.
+
+    :param cluster: dict with ``members`` (list of dicts with name, role, state, host, port,
+        timeline, lag (bytes or 'unknown'), pending_restart, tags) and optional ``pause``.
+    :returns: dict with ``leader`` (name or None), ``replicas`` (list of replica member dicts),
+        ``members`` (list of dicts with name, role, state, host, port, timeline, lag_bytes
+        (int or None), pending_restart (bool), tags), ``paused`` (bool), ``timeline``.
+    """
+    members = []
+    leader = None
+    timeline = None
+    for m in cluster.get('members', []):
+        lag = m.get('lag', m.get('receive_lag'))
+        lag_bytes = lag if isinstance(lag, int) else None
+        role = m.get('role')
+        if role in LEADER_ROLES:
+            leader = m.get('name')
+            timeline = m.get('timeline')
+            lag_bytes = 0
+        members.append(dict(name=m.get('name'), role=role, state=m.get('state'),
+                            host=m.get('host'), port=m.get('port'), timeline=m.get('timeline'),
+                            lag_bytes=lag_bytes, pending_restart=bool(m.get('pending_restart')),
+                            tags=m.get('tags', {})))
+    return dict(leader=leader, timeline=timeline, members=members,
+                replicas=[m for m in members if m['role'] in REPLICA_ROLES],
+                paused=bool(cluster.get('pause')))
+
+
+def health_problems(summary, replicas=None, max_lag=None):
+    """Say what keeps a cluster from being healthy.
+
+    :param summary: output of :func:`normalize_cluster`.
+    :param replicas: number of streaming replicas required; None means every non-leader member.
+    :param max_lag: largest lag in bytes a replica may have to count; None means any.
+    :returns: list of human-readable problems; empty when healthy.
+    """
+    problems = []
+    if not summary['leader']:
+        problems.append('no leader')
+    else:
+        leader = [m for m in summary['members'] if m['name'] == summary['leader']][0]
+        if leader['state'] != 'running':
+            problems.append('leader %s is %s' % (leader['name'], leader['state']))
+    wanted = replicas if replicas is not None else len(summary['members']) - 1
+    good = []
+    for m in summary['replicas']:
+        if m['state'] != 'streaming':
+            problems.append('replica %s is %s' % (m['name'], m['state']))
+        elif max_lag is not None and (m['lag_bytes'] is None or m['lag_bytes'] > max_lag):
+            problems.append('replica %s lags %s bytes (limit %s)' % (m['name'], m['lag_bytes'], max_lag))
+        else:
+            good.append(m['name'])
+    if len(good) < wanted:
+        problems.append('%d of %d required replicas streaming' % (len(good), wanted))
+    return problems
+
+
+def config_patch(current, desired):
+    """Smallest deep-merge patch that turns ``current`` into ``current`` merged with ``desired``.
+
+    Patroni's ``PATCH /config`` deep-merges dicts and deletes keys whose value is null; this
+    returns only the keys whose value differs (None deletes a key that exists).
+    Scalars are compared after :func:`_same_value` normalisation, so ``'on'``/``True`` and
+    ``'30'``/``30`` match the way Patroni stores them.
+
+    :param current: dict from ``GET /config``.
+    :param desired: dict of wanted settings (nested dicts allowed).
+    :returns: dict (empty when nothing differs).
+    """
+    patch = {}
+    for key, want in desired.items():
+        have = current.get(key) if isinstance(current, dict) else None
+        if want is None:
+            if isinstance(current, dict) and key in current:
+                patch[key] = None
+            continue
+        if isinstance(want, dict):
+            sub = config_patch(have if isinstance(have, dict) else {}, want)
+            if sub or not isinstance(have, dict):
+                patch[key] = sub if isinstance(have, dict) else want
+        elif not _same_value(have, want):
+            patch[key] = want
+    return patch
+
+
+def deep_merge(base, patch):
+    """Apply a Patroni-style patch (None deletes) to a deep copy of ``base``; return it."""
+    out = copy.deepcopy(base) if isinstance(base, dict) else {}
+    for key, value in patch.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _same_value(a, b):
+    """Compare two configuration scalars loosely: booleans, numbers and strings alike."""
+    if a == b:
+        return True
+    if a is None or b is None:
+        return False
+    return _canon(a) == _canon(b)
+
+
+def _canon(v):
+    if isinstance(v, bool):
+        return 'on' if v else 'off'
+    s = str(v).strip().lower()
+    if s in ('true', 'on', 'yes'):
+        return 'on'
+    if s in ('false', 'off', 'no'):
+        return 'off'
+    try:
+        f = float(s)
+        return repr(int(f)) if f == int(f) else repr(f)
+    except ValueError:
+        return s
