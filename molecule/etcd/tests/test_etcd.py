@@ -1,0 +1,47 @@
+"""etcd scenario: every member healthy, one cluster, data replicated between members."""
+
+import json
+import uuid
+
+import testinfra
+
+testinfra_hosts = ["ansible://etcd"]
+
+ETCDCTL = "etcdctl --endpoints=http://127.0.0.1:2379 --dial-timeout=3s"
+
+
+def test_service_running_and_enabled(host):
+    svc = host.service("etcd")
+    assert svc.is_running
+    assert svc.is_enabled
+
+
+def test_ports_listen(host):
+    assert host.socket("tcp://127.0.0.1:2379").is_listening
+    assert host.socket("tcp://0.0.0.0:2380").is_listening or any(
+        s.endswith(":2380") for s in host.socket.get_listening_sockets())
+
+
+def test_every_member_healthy(host):
+    out = host.check_output(ETCDCTL + " endpoint health --cluster -w json")
+    health = json.loads(out)
+    assert len(health) == 3
+    assert all(m["health"] for m in health), health
+
+
+def test_three_members_one_cluster(host):
+    members = json.loads(host.check_output(ETCDCTL + " member list -w json"))["members"]
+    assert sorted(m["name"] for m in members) == ["mol-etcd1", "mol-etcd2", "mol-etcd3"]
+
+
+def test_key_written_on_one_member_is_read_on_the_others():
+    members = [testinfra.get_host("docker://mol-etcd%d" % i) for i in (1, 2, 3)]
+    key = "/dpg-test/" + uuid.uuid4().hex
+    value = uuid.uuid4().hex
+    members[0].check_output(ETCDCTL + " put %s %s" % (key, value))
+    try:
+        for other in members[1:]:
+            got = other.check_output(ETCDCTL + " get --print-value-only %s" % key)
+            assert got.strip() == value
+    finally:
+        members[0].check_output(ETCDCTL + " del %s" % key)

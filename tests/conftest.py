@@ -1,0 +1,20 @@
+"""Make the checkout importable as ansible_collections.dpg.cluster for every test."""
+
+import os
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+COLLECTIONS = os.path.join(ROOT, "build", "collections")
+
+
+def _install_collection_finder():
+    link = os.path.join(COLLECTIONS, "ansible_collections", "dpg", "cluster")
+    if not os.path.exists(link):
+        os.makedirs(os.path.dirname(link), exist_ok=True)
+        os.symlink(ROOT, link)
+    from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+    paths = [COLLECTIONS] + [p for p in sys.path if os.path.isdir(os.path.join(p, "ansible_collections"))]
+    _AnsibleCollectionFinder(paths=paths)._install()
+
+
+_install_collection_finder()

@@ -1,0 +1,146 @@
+"""patroni_cluster against a fake Patroni REST API on 127.0.0.1."""
+
+import pytest
+
+from ansible_collections.dpg.cluster.plugins.modules import patroni_cluster
+
+from .fake_patroni import FakePatroni
+from .helpers import run_module
+
+AUTH = {"api_username": "patroni", "api_password": "s3cret-pass-123"}
+
+
+@pytest.fixture
+def fake():
+    with FakePatroni() as f:
+        yield f
+
+
+def test_info_reads_and_changes_nothing(fake):
+    res, failed = run_module(patroni_cluster.main, {"api_url": fake.url})
+    assert not failed
+    assert res["changed"] is False
+    assert res["leader"] == "pg1"
+    assert [m["name"] for m in res["members"]] == ["pg1", "pg2", "pg3"]
+    assert res["problems"] == []
+    assert fake.unsafe_requests() == []
+
+
+def test_wait_succeeds_when_healthy(fake):
+    res, failed = run_module(patroni_cluster.main, {"api_url": fake.url, "operation": "wait", "replicas": 2})
+    assert not failed and res["changed"] is False
+
+
+def test_wait_times_out_with_reason(fake):
+    fake.members[2]["state"] = "starting"
+    res, failed = run_module(patroni_cluster.main, {"api_url": fake.url, "operation": "wait", "replicas": 2,
+                                                    "wait_timeout": 1})
+    assert failed
+    assert "replica pg3 is starting" in res["msg"]
+
+
+def test_switchover_to_candidate(fake):
+    res, failed = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="switchover",
+                                                        candidate="pg2", wait_timeout=5), diff=True)
+    assert not failed, res
+    assert res["changed"] is True
+    assert res["leader"] == "pg2"
+    assert res["diff"] == {"before": {"leader": "pg1"}, "after": {"leader": "pg2"}}
+    assert ("POST", "/switchover") in fake.unsafe_requests()
+    body = [b for m, p, b in fake.log if p == "/switchover"][0]
+    assert body == {"leader": "pg1", "candidate": "pg2"}
+
+
+def test_switchover_to_current_leader_is_unchanged(fake):
+    res, failed = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="switchover",
+                                                        candidate="pg1"))
+    assert not failed and res["changed"] is False
+    assert fake.unsafe_requests() == []
+
+
+def test_switchover_check_mode_sends_nothing(fake):
+    res, failed = run_module(patroni_cluster.main, dict(api_url=fake.url, operation="switchover",
+                                                        candidate="pg3"), check_mode=True)
+    assert not failed and res["changed"] is True
+    assert res["leader"] == "pg1"
+    assert fake.unsafe_requests() == []
+
+
+def test_switchover_refused_is_reported(fake):
+    fake.refuse_switchover = True
+    res, failed = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="switchover",
+                                                        candidate="pg3"))
+    assert failed
+    assert "412" in res["msg"]
+
+
+def test_switchover_wrong_expected_leader_refused(fake):
+    res, failed = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="switchover",
+                                                        leader="pg3", candidate="pg2"))
+    assert failed and "leader is pg1" in res["msg"]
+    assert fake.unsafe_requests() == []
+
+
+def test_unknown_candidate_fails_clearly(fake):
+    res, failed = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="failover",
+                                                        candidate="pg9"))
+    assert failed and "'pg9' is not a member" in res["msg"]
+    assert fake.unsafe_requests() == []
+
+
+def test_failover_needs_candidate(fake):
+    res, failed = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="failover"))
+    assert failed and "candidate" in res["msg"]
+
+
+def test_unsafe_operation_without_credentials_fails_before_any_request(fake):
+    res, failed = run_module(patroni_cluster.main, dict(api_url=fake.url, operation="pause"))
+    assert failed and "api_username" in res["msg"]
+    assert fake.log == []
+
+
+def test_pause_then_resume_idempotent(fake):
+    res, _ = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="pause"))
+    assert res["changed"] is True and res["paused"] is True
+    res, _ = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="pause"))
+    assert res["changed"] is False
+    res, _ = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="resume"))
+    assert res["changed"] is True and res["paused"] is False
+
+
+def test_configure_patches_only_differences_with_diff(fake):
+    desired = {"ttl": 20, "loop_wait": 10, "postgresql": {"parameters": {"max_connections": 100, "work_mem": "8MB"}}}
+    res, failed = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="configure",
+                                                        config=desired), diff=True)
+    assert not failed
+    assert res["changed"] is True
+    assert res["patch"] == {"ttl": 20, "postgresql": {"parameters": {"work_mem": "8MB"}}}
+    assert res["diff"]["before"]["ttl"] == 30 and res["diff"]["after"]["ttl"] == 20
+    assert fake.config["ttl"] == 20 and fake.config["postgresql"]["parameters"]["work_mem"] == "8MB"
+    # second run: nothing to send
+    res, _ = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="configure", config=desired))
+    assert res["changed"] is False and res["patch"] == {}
+    assert [p for m, p in fake.unsafe_requests()] == ["/config"]
+
+
+def test_configure_check_mode_sends_nothing(fake):
+    res, failed = run_module(patroni_cluster.main, dict(api_url=fake.url, operation="configure",
+                                                        config={"ttl": 60}), check_mode=True)
+    assert not failed and res["changed"] is True and res["patch"] == {"ttl": 60}
+    assert fake.config["ttl"] == 30
+    assert fake.unsafe_requests() == []
+
+
+def test_configure_without_config_fails(fake):
+    res, failed = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="configure"))
+    assert failed and "needs config" in res["msg"]
+
+
+def test_unreachable_api_fails_with_url():
+    res, failed = run_module(patroni_cluster.main, {"api_url": "http://127.0.0.1:1", "api_timeout": 1})
+    assert failed and "cannot reach Patroni at http://127.0.0.1:1" in res["msg"]
+
+
+def test_negative_timeout_rejected(fake):
+    res, failed = run_module(patroni_cluster.main, {"api_url": fake.url, "wait_timeout": -1})
+    assert failed and "wait_timeout must be zero or more" in res["msg"]
