@@ -17,7 +17,7 @@ import traceback
 PSYCOPG2_IMPORT_ERROR = None
 try:
     import psycopg2
-    from psycopg2 import sql  # noqa: F401 - re-exported for modules
+    from psycopg2 import sql
     HAS_PSYCOPG2 = True
 except ImportError:
     psycopg2 = None
@@ -77,6 +77,14 @@ class Session(object):
 
     def close(self):
         self.conn.close()
+
+
+def alter_system_statement(name):
+    """``ALTER SYSTEM SET "<name>" = %s`` with the setting name quoted as an identifier.
+
+    The value is left as a parameter for :meth:`Session.execute` to bind.
+    """
+    return sql.SQL('ALTER SYSTEM SET {} = %s').format(sql.Identifier(name))
 
 
 def connect_or_fail(module):

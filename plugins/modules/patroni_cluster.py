@@ -22,7 +22,7 @@ description:
   - O(operation=configure) deep-merges O(config) into the dynamic configuration (PATCH /config), sending only
     the keys that differ, with a diff.
 author:
-  - dpg.cluster developers
+  - dpg.cluster developers (@dpg-cluster)
 extends_documentation_fragment:
   - dpg.cluster.patroni
 attributes:

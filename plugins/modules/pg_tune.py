@@ -18,9 +18,9 @@ description:
   - With O(apply=patroni) the settings go into Patroni's dynamic configuration (PATCH /config) for the whole
     cluster; with O(apply=alter_system) they go into postgresql.auto.conf with ALTER SYSTEM followed by a reload.
   - Returns the settings that changed and need a PostgreSQL restart to take effect.
-  - Never emits C(wal_level=minimal) or C(max_wal_senders=0) (PGTune's desktop type): they would break replication.
+  - Never emits C(wal_level=minimal) or C(max_wal_senders=0) (PGTune's desktop type), which would break replication.
 author:
-  - dpg.cluster developers
+  - dpg.cluster developers (@dpg-cluster)
 extends_documentation_fragment:
   - dpg.cluster.patroni
   - dpg.cluster.postgres
@@ -170,7 +170,7 @@ from ansible_collections.dpg.cluster.plugins.module_utils import _tune
 from ansible_collections.dpg.cluster.plugins.module_utils._patroni import (
     PATRONI_API_ARGSPEC, PatroniClient, PatroniError, config_patch)
 from ansible_collections.dpg.cluster.plugins.module_utils._postgres import (
-    POSTGRES_ARGSPEC, connect_or_fail, sql)
+    POSTGRES_ARGSPEC, alter_system_statement, connect_or_fail)
 
 
 def _read(path):
@@ -326,7 +326,7 @@ def main():
         result['changed_settings'] = changed
         result['restart_required'] = [k for k in changed if known.get(k) == 'postmaster']
         for k in changed:
-            stmt = sql.SQL('ALTER SYSTEM SET {} = %s').format(sql.Identifier(k))
+            stmt = alter_system_statement(k)
             if module.check_mode:
                 result['queries'].append(session.render(stmt, (settings[k],)))
             else:

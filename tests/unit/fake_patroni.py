@@ -113,4 +113,4 @@ class FakePatroni:
         self.server.server_close()
 
     def unsafe_requests(self):
-        return [(m, p) for m, p, _ in self.log if m != "GET"]
+        return [(m, p) for m, p, body in self.log if m != "GET"]

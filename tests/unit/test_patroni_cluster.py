@@ -100,11 +100,14 @@ def test_unsafe_operation_without_credentials_fails_before_any_request(fake):
 
 
 def test_pause_then_resume_idempotent(fake):
-    res, _ = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="pause"))
+    res, failed = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="pause"))
+    assert not failed, res
     assert res["changed"] is True and res["paused"] is True
-    res, _ = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="pause"))
+    res, failed = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="pause"))
+    assert not failed, res
     assert res["changed"] is False
-    res, _ = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="resume"))
+    res, failed = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="resume"))
+    assert not failed, res
     assert res["changed"] is True and res["paused"] is False
 
 
@@ -118,7 +121,8 @@ def test_configure_patches_only_differences_with_diff(fake):
     assert res["diff"]["before"]["ttl"] == 30 and res["diff"]["after"]["ttl"] == 20
     assert fake.config["ttl"] == 20 and fake.config["postgresql"]["parameters"]["work_mem"] == "8MB"
     # second run: nothing to send
-    res, _ = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="configure", config=desired))
+    res, failed = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="configure", config=desired))
+    assert not failed, res
     assert res["changed"] is False and res["patch"] == {}
     assert [p for m, p in fake.unsafe_requests()] == ["/config"]
 

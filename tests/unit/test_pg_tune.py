@@ -54,7 +54,8 @@ def test_apply_patroni_check_mode_sends_nothing():
 
 
 def test_overrides_and_exclude():
-    res, _ = run_module(pg_tune.main, dict(BASE, overrides={"work_mem": "64MB"}, exclude=["jit"]))
+    res, failed = run_module(pg_tune.main, dict(BASE, overrides={"work_mem": "64MB"}, exclude=["jit"]))
+    assert not failed, res
     assert res["settings"]["work_mem"] == "64MB" and res["reasons"]["work_mem"] == "override"
     assert "jit" not in res["settings"]
 

@@ -56,7 +56,7 @@ def test_pgtune_parity(mem, cpus, db_type, storage, conns, expected):
     out = _tune.compute(mem, cpus, db_type, storage, conns, 17)
     got = {k: out[k][0] for k in expected}
     assert got == expected
-    assert all(reason for _, reason in out.values())
+    assert all(reason for value, reason in out.values())
 
 
 def test_fewer_than_four_cpus_sets_no_parallel_settings():
