@@ -48,6 +48,15 @@ def _patroni_list():
     raise AssertionError("no member answered patronictl: %s" % last)
 
 
+def _report(line):
+    """Print a drill figure and append it to DPG_REPORT_FILE when set (the pytest wrapper shows it)."""
+    print(line)
+    path = os.environ.get("DPG_REPORT_FILE")
+    if path:
+        with open(path, "a") as f:
+            f.write(line.strip() + "\n")
+
+
 def _wait(predicate, timeout, step=0.5):
     deadline = time.time() + timeout
     while time.time() < deadline:
@@ -187,7 +196,7 @@ def test_zz_failover_drill_hard_kill_of_the_leader():
     t.join()
     assert resumed, "writes did not resume within %ss; last errors: %s" % (RTO_BOUND_S + 30, errors[-3:])
     rto = marks["up"] - marks["kill"]
-    print("\nDRILL hard kill of %s: writes resumed %.1f s after the kill (first failed write at +%.1f s; "
+    _report("\nDRILL hard kill of %s: writes resumed %.1f s after the kill (first failed write at +%.1f s; "
           "bound %d s); %d rows acknowledged (%d before the kill), %d failed attempts"
           % (leader, rto, marks["down"] - marks["kill"], RTO_BOUND_S, len(acked), before_kill, len(errors)))
     assert before_kill > 0
@@ -197,7 +206,7 @@ def test_zz_failover_drill_hard_kill_of_the_leader():
         cur.execute("SELECT id FROM dpg_drill")
         present = {r[0] for r in cur.fetchall()}
     lost = sorted(set(acked) - present)
-    print("DRILL rows lost: %d of %d acknowledged" % (len(lost), len(acked)))
+    _report("DRILL rows lost: %d of %d acknowledged" % (len(lost), len(acked)))
     assert not lost, "acknowledged rows lost: %s" % lost[:20]
 
     new_leader = [m["Member"] for m in _patroni_list() if m["Role"] == "Leader"]

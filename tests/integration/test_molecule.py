@@ -1,0 +1,44 @@
+"""Run each molecule scenario: create, converge, idempotence, verify, destroy.
+
+Needs a Docker engine and the lab node image (`make image`); skips, saying which is missing,
+otherwise. The Citus scenario needs DPG_CITUS_IMAGE.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.path.dirname(sys.executable)
+NODE_IMAGE = os.environ.get("DPG_NODE_IMAGE", "dpg-node:trixie")
+
+
+def _docker_problem():
+    if not shutil.which("docker"):
+        return "no docker client on PATH"
+    if subprocess.run(["docker", "info"], capture_output=True, check=False).returncode != 0:
+        return "no Docker engine answers (run lab/ensure-docker.sh)"
+    if subprocess.run(["docker", "image", "inspect", NODE_IMAGE], capture_output=True, check=False).returncode != 0:
+        return "node image %s is missing (run make image)" % NODE_IMAGE
+    return None
+
+
+@pytest.mark.parametrize("scenario", ["etcd", "ha"])
+def test_molecule_scenario(scenario, tmp_path):
+    problem = _docker_problem()
+    if problem:
+        pytest.skip(problem)
+    env = dict(os.environ, PY_COLORS="0", ANSIBLE_FORCE_COLOR="0", NO_COLOR="1",
+               ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"),
+               DPG_REPORT_FILE=str(tmp_path / "report.txt"))
+    res = subprocess.run([os.path.join(BIN, "molecule"), "test", "-s", scenario], cwd=ROOT, env=env,
+                         capture_output=True, text=True, timeout=2400, check=False)
+    out = res.stdout + res.stderr
+    report = tmp_path / "report.txt"
+    if report.exists():
+        print("\n" + report.read_text())
+    assert res.returncode == 0, out[-8000:]
+    assert "idempotence" in out and "Executed: Successful" in out
