@@ -66,3 +66,31 @@ def test_playbook_syntax(playbook):
     rc, out = _run([os.path.join(BIN, "ansible-playbook"), "--syntax-check", "-i", "inventories/lab", playbook],
                    ROOT, 120)
     assert rc == 0, out[-3000:]
+
+
+def test_collection_tarball_excludes_lab_and_tests_and_installs(tmp_path):
+    """ansible-galaxy builds a tarball without lab/molecule/tests; installed from it, dpg.cluster.site resolves."""
+    import tarfile  # pylint: disable=import-outside-toplevel
+    rc, out = _run([os.path.join(BIN, "ansible-galaxy"), "collection", "build", "--force", "--output-path",
+                    str(tmp_path), ROOT], ROOT, 300)
+    assert rc == 0, out[-3000:]
+    tarball = next(tmp_path.glob("dpg-cluster-*.tar.gz"))
+    with tarfile.open(tarball) as tar:
+        names = tar.getnames()
+    assert "roles/patroni/meta/argument_specs.yml" in names
+    assert "plugins/modules/patroni_cluster.py" in names
+    assert "playbooks/site.yml" in names
+    leaked = [n for n in names if n.split("/")[0] in ("lab", "molecule", ".ci", ".venv", ".lab", "build")
+              or n.startswith(("tests/unit", "tests/integration", "inventories/lab"))]
+    assert not leaked, leaked[:10]
+    install = tmp_path / "installed"
+    rc, out = _run([os.path.join(BIN, "ansible-galaxy"), "collection", "install", "--force", "--no-deps", "-p", str(install),
+                    str(tarball)], ROOT, 300)
+    assert rc == 0, out[-3000:]
+    cfg = tmp_path / "ansible.cfg"
+    cfg.write_text("[defaults]\ncollections_path = %s\n" % install)
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(install), ANSIBLE_CONFIG=str(cfg))
+    res = subprocess.run([os.path.join(BIN, "ansible-playbook"), "--syntax-check", "-i",
+                          os.path.join(ROOT, "inventories", "example"), "dpg.cluster.site"],
+                         cwd=str(tmp_path), capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert res.returncode == 0, res.stdout[-2000:] + res.stderr[-2000:]
