@@ -25,6 +25,9 @@ except ImportError:
     HAS_PSYCOPG2 = False
     PSYCOPG2_IMPORT_ERROR = traceback.format_exc()
 
+# The exception psycopg2 raises for any server or connection error (a stand-in when it is missing).
+DatabaseError = psycopg2.Error if HAS_PSYCOPG2 else RuntimeError
+
 POSTGRES_ARGSPEC = dict(
     login_host=dict(type='str'),
     login_port=dict(type='int', default=5432),
