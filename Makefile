@@ -7,6 +7,8 @@ VENV ?= .venv
 PYTHON ?= python3
 LAB_DIR ?= $(CURDIR)/.lab
 COLLECTIONS := $(CURDIR)/build/collections
+# With DPG_CITUS_IMAGE (a Debian 13 image carrying Citus for PostgreSQL 17) the lab is sharded.
+LAB_INVENTORY := $(if $(DPG_CITUS_IMAGE),inventories/lab_citus,inventories/lab)
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
@@ -42,14 +44,16 @@ image: docker
 
 lab: venv collection image
 	@mkdir -p $(LAB_DIR) && chmod 0700 $(LAB_DIR)
+	@if [ -n "$${DPG_CITUS_IMAGE:-}" ]; then echo "Citus: image $$DPG_CITUS_IMAGE -> coordinator group + 2 worker groups"; \
+	else echo "Citus: DPG_CITUS_IMAGE is not set and Citus has no package source here -> HA topology without Citus"; fi
 	@start=$$(date +%s); \
-	ansible-playbook -i inventories/lab lab/lab.yml | tee $(LAB_DIR)/last-run.log; \
+	ansible-playbook -i $(LAB_INVENTORY) lab/lab.yml | tee $(LAB_DIR)/last-run.log; \
 	end=$$(date +%s); \
 	changed=$$(awk '/PLAY RECAP/{f=1;next} f && /changed=/{for(i=1;i<=NF;i++) if($$i ~ /^changed=/){split($$i,a,"=");s+=a[2]}} END{print s+0}' $(LAB_DIR)/last-run.log); \
 	echo "make lab: $$((end-start)) s, $$changed changed tasks"
 
 lab-down: venv collection
-	ansible-playbook -i inventories/lab lab/down.yml
+	ansible-playbook -i $(LAB_INVENTORY) lab/down.yml
 	rm -rf $(LAB_DIR)
 
 unit: venv collection

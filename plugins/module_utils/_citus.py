@@ -33,7 +33,7 @@ SQL_PARTITION = (
     "ELSE pg_catalog.column_to_column_name(p.logicalrelid, p.partkey) END, "
     "p.colocationid, p.repmodel::text, coalesce(co.shardcount, 0), "
     "(SELECT count(*) FROM pg_catalog.pg_dist_shard s WHERE s.logicalrelid = p.logicalrelid), "
-    "co.distributioncolumntype::bigint "
+    "co.distributioncolumntype::bigint, p.autoconverted "
     "FROM pg_catalog.pg_dist_partition p "
     "LEFT JOIN pg_catalog.pg_dist_colocation co ON co.colocationid = p.colocationid "
     "WHERE p.logicalrelid = %s::oid")
@@ -173,10 +173,10 @@ class Catalog(object):
         rows = self._rows(SQL_PARTITION, (oid,))
         if not rows:
             return None
-        method, column, colocationid, repmodel, shardcount, shards, coltype = rows[0]
+        method, column, colocationid, repmodel, shardcount, shards, coltype, autoconverted = rows[0]
         out = dict(partmethod=method, distribution_column=column, colocationid=colocationid,
                    repmodel=repmodel, shard_count=int(shards or shardcount or 0),
-                   distribution_column_type=coltype)
+                   distribution_column_type=coltype, autoconverted=bool(autoconverted))
         out['type'] = table_type(out)
         return out
 

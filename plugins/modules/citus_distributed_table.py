@@ -13,7 +13,8 @@ short_description: Make a table hash-distributed, reference, Citus-local or sing
 version_added: 0.1.0
 description:
   - Reconciles one table's place in Citus metadata, on the coordinator.
-  - A table already distributed with the wanted properties is left alone. When it differs (distribution column,
+  - A table already distributed with the wanted properties is left alone. A table that Citus made Citus-local by
+    itself (C(autoconverted), for example through a foreign key to a reference table) is converted as the task says. When it differs (distribution column,
     shard count, colocation or kind) the task fails naming the difference, unless O(alter=true), which changes
     it with C(alter_distributed_table) (hash to hash) or by undistributing and distributing again (other kinds).
   - O(state=absent) undistributes the table with C(undistribute_table); a table not in Citus metadata is left alone.
@@ -157,7 +158,8 @@ def _state(partition):
     if partition is None:
         return None
     return dict(type=partition['type'], distribution_column=partition['distribution_column'],
-                shard_count=partition['shard_count'], colocationid=partition['colocationid'])
+                shard_count=partition['shard_count'], colocationid=partition['colocationid'],
+                autoconverted=partition.get('autoconverted', False))
 
 
 def plan(p, catalog):
@@ -223,8 +225,11 @@ def plan(p, catalog):
             desired['colocationid'] = other_part['colocationid'] if other['oid'] != oid else None
             desired['shard_count'] = other_part['shard_count']
 
-    # A table left Citus-local by a failed create_distributed_table_concurrently is resumable.
-    resumable = current is not None and current['type'] == 'local' and p['type'] == 'hash' and p['concurrently']
+    # A table left Citus-local by a failed create_distributed_table_concurrently is resumable, and
+    # one Citus made Citus-local by itself (autoconverted: a foreign key to a reference table) was
+    # never the operator's choice: both are distributed as the task says, without alter.
+    resumable = current is not None and current['type'] == 'local' and p['type'] != 'local' and (
+        current['autoconverted'] or (p['type'] == 'hash' and p['concurrently']))
     diffs = _citus.differences(current, desired) if current is not None and not resumable else []
     result['differences'] = diffs
     after = dict(desired)

@@ -146,7 +146,7 @@ class FakeCitus:
             co = self.colocations.get(p["colocationid"], {})
             coltype = TYPES[t["columns"][p["column"]]] if p["column"] else None
             return [(p["partmethod"], p["column"], p["colocationid"], p["repmodel"], co.get("shardcount", 0),
-                     p["shards"], coltype)]
+                     p["shards"], coltype, p.get("autoconverted", False))]
         if query == _citus.SQL_NODES:
             keys = ("nodeid", "groupid", "nodename", "nodeport", "isactive", "noderole", "shouldhaveshards",
                     "hasmetadata", "metadatasynced")

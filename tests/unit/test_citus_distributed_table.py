@@ -170,3 +170,20 @@ def test_server_error_is_reported_with_statement(citus):
     res, failed = run(dict(table="distributed.users", distribution_column="user_id"))
     assert failed
     assert "create_distributed_table" in res["msg"] and "injected failure" in res["msg"]
+
+
+def test_autoconverted_local_table_becomes_reference_without_alter(citus):
+    """A foreign key to a reference table makes Citus turn the referencing table Citus-local by itself."""
+    citus.add_table("reference.regions", {"region_id": "integer", "code": "text"})
+    citus.tables[("reference", "regions")]["part"] = dict(partmethod="n", column=None, colocationid=0, repmodel="s",
+                                                          shards=1, autoconverted=True)
+    res, failed = run(dict(table="reference.regions", type="reference"))
+    assert not failed, res
+    assert res["before"]["type"] == "local" and res["after"]["type"] == "reference"
+
+
+def test_chosen_local_table_still_needs_alter(citus):
+    citus.add_table("local.cfg", {"k": "text"})
+    run(dict(table="local.cfg", type="local"))
+    res, failed = run(dict(table="local.cfg", type="reference"))
+    assert failed and "table is local, task wants reference" in res["msg"]
