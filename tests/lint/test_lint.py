@@ -61,9 +61,14 @@ def test_ansible_test_sanity(tmp_path):
     assert rc == 0, "\n".join(errors[-60:]) or out[-4000:]
 
 
-@pytest.mark.parametrize("playbook", ["site.yml", "playbooks/ops/switchover.yml", "playbooks/ops/health_check.yml"])
-def test_playbook_syntax(playbook):
-    rc, out = _run([os.path.join(BIN, "ansible-playbook"), "--syntax-check", "-i", "inventories/lab", playbook],
+OPS_PLAYBOOKS = sorted("playbooks/ops/" + f for f in os.listdir(os.path.join(ROOT, "playbooks", "ops"))
+                       if f.endswith(".yml"))
+
+
+@pytest.mark.parametrize("playbook", ["site.yml"] + OPS_PLAYBOOKS)
+@pytest.mark.parametrize("inventory", ["inventories/lab", "inventories/lab_citus"])
+def test_playbook_syntax(playbook, inventory):
+    rc, out = _run([os.path.join(BIN, "ansible-playbook"), "--syntax-check", "-i", inventory, playbook],
                    ROOT, 120)
     assert rc == 0, out[-3000:]
 

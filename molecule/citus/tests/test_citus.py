@@ -1,0 +1,216 @@
+"""citus scenario: every Citus group a Patroni HA cluster, tables where they belong, failover drills.
+
+SQL goes to the balancer's read-write port (the coordinator group's primary) as the application
+role. The drills (worker primary killed under inserts, coordinator switchover) run last.
+"""
+
+import base64
+import json
+import os
+import subprocess
+import threading
+import time
+
+import psycopg2
+import testinfra
+
+RW_PORT = int(os.environ.get("DPG_RW_PORT", "25000"))
+LAB_DIR = os.environ["DPG_LAB_DIR"]
+GROUPS = {0: ["mol-cit-c1", "mol-cit-c2"], 1: ["mol-cit-w1a", "mol-cit-w1b"], 2: ["mol-cit-w2a", "mol-cit-w2b"]}
+# fast profile: ttl 20 + loop 5 + 10 s for Patroni's pg_dist_node update and the client's retry
+WORKER_RTO_BOUND_S = 35
+
+
+def _secret(name):
+    with open(os.path.join(LAB_DIR, "secrets", name)) as f:
+        return f.read().split()[0]
+
+
+def _report(line):
+    print(line)
+    path = os.environ.get("DPG_REPORT_FILE")
+    if path:
+        with open(path, "a") as f:
+            f.write(line.strip() + "\n")
+
+
+def _sql(query, args=None, timeout=5):
+    conn = psycopg2.connect(host="127.0.0.1", port=RW_PORT, dbname="dpg", user="dpg_app", password=_secret("app"),
+                            connect_timeout=timeout)
+    conn.autocommit = True
+    try:
+        with conn.cursor() as cur:
+            cur.execute(query, args)
+            return cur.fetchall() if cur.description else []
+    finally:
+        conn.close()
+
+
+def _patroni(group):
+    """patronictl list for one Citus group, from the first member that answers."""
+    for name in GROUPS[group]:
+        cmd = testinfra.get_host("docker://" + name).run(
+            "patronictl -c /etc/patroni/config.yml list --group %d -f json" % group)
+        if cmd.rc == 0:
+            return json.loads(cmd.stdout)
+    raise AssertionError("no member of group %d answered" % group)
+
+
+def _leader(group):
+    return [m["Member"] for m in _patroni(group) if m["Role"] == "Leader"][0]
+
+
+def _dist_nodes():
+    return _sql("SELECT groupid, nodename, noderole::text, isactive FROM pg_dist_node ORDER BY groupid, nodename")
+
+
+def _wait(predicate, timeout, step=0.5):
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            if predicate():
+                return True
+        except Exception:  # noqa: BLE001 - retried until the deadline
+            pass
+        time.sleep(step)
+    return False
+
+
+def test_every_group_primary_registered_in_pg_dist_node():
+    rows = _dist_nodes()
+    primaries = dict((g, n) for g, n, role, active in rows if role == "primary" and active)
+    assert sorted(primaries) == [0, 1, 2], rows
+    for group in (0, 1, 2):
+        assert primaries[group] == _leader(group), (group, rows)
+    secondaries = [n for g, n, role, a in rows if role == "secondary"]
+    assert len(secondaries) == 3, rows  # Patroni 4 registers running replicas as secondaries
+
+
+def test_tables_are_where_they_belong():
+    kinds = dict(_sql("SELECT logicalrelid::regclass::text, partmethod::text || repmodel::text "
+                      "FROM pg_dist_partition"))
+    assert kinds["distributed.users"][0] == "h" and kinds["distributed.events"][0] == "h"
+    assert kinds["reference.country_codes"] == "nt" and kinds["reference.regions"] == "nt"
+    assert kinds["local.system_config"] == "ns"
+    colocation = dict(_sql("SELECT logicalrelid::regclass::text, colocationid FROM pg_dist_partition "
+                           "WHERE partmethod = 'h'"))
+    assert colocation["distributed.users"] == colocation["distributed.events"]
+    per_group = dict(_sql("SELECT pl.groupid, count(*) FROM pg_dist_placement pl JOIN pg_dist_shard s USING (shardid) "
+                          "WHERE s.logicalrelid = 'distributed.users'::regclass GROUP BY 1"))
+    assert sorted(per_group) == [1, 2] and sum(per_group.values()) == 32, per_group
+    ref_groups = _sql("SELECT count(DISTINCT pl.groupid) FROM pg_dist_placement pl JOIN pg_dist_shard s USING (shardid) "
+                      "WHERE s.logicalrelid = 'reference.country_codes'::regclass")[0][0]
+    assert ref_groups == 3  # coordinator and both worker groups
+
+
+def test_data_loaded_and_colocated_join_without_repartition():
+    assert _sql("SELECT count(*) FROM distributed.users")[0][0] == 10000
+    assert _sql("SELECT count(*) FROM distributed.events")[0][0] == 50000
+    plan = "\n".join(r[0] for r in _sql(
+        "EXPLAIN SELECT u.user_id, count(*) FROM distributed.users u JOIN distributed.events e USING (user_id) "
+        "GROUP BY 1"))
+    assert "Citus Adaptive" in plan and "Task Count: 32" in plan, plan
+    assert "repartition" not in plan.lower() and "MapMergeJob" not in plan, plan
+    router = "\n".join(r[0] for r in _sql(
+        "EXPLAIN SELECT count(*) FROM distributed.users u JOIN distributed.events e USING (user_id) "
+        "WHERE u.user_id = 42"))
+    assert "Task Count: 1" in router, router
+
+
+def test_reference_join_on_every_node():
+    rows = _sql("SELECT r.region_name, c.name FROM reference.regions r JOIN reference.country_codes c "
+                "ON c.code = r.country_code ORDER BY 1")
+    assert len(rows) == 3
+
+
+def test_zy_worker_primary_killed_under_inserts():
+    leader = _leader(1)
+    acked, errors, marks = [], [], {}
+    stop = threading.Event()
+
+    def writer():
+        i = 0
+        conn = None
+        deadline = time.time() + 150
+        while not stop.is_set() and time.time() < deadline:
+            i += 1
+            started = time.time()
+            try:
+                if conn is None:
+                    conn = psycopg2.connect(host="127.0.0.1", port=RW_PORT, dbname="dpg", user="dpg_app",
+                                            password=_secret("app"), connect_timeout=2)
+                    conn.autocommit = True
+                with conn.cursor() as cur:
+                    cur.execute("SET statement_timeout = '3s'")
+                    cur.execute("INSERT INTO distributed.events (user_id, event_type) VALUES (%s, 'drill') "
+                                "RETURNING event_id", (1 + i % 10000,))
+                    acked.append(cur.fetchone()[0])
+                if "down" in marks and "up" not in marks and started > marks["down"]:
+                    marks["up"] = time.time()
+            except psycopg2.Error as e:
+                if "kill" in marks and "down" not in marks:
+                    marks["down"] = time.time()
+                errors.append(str(e).strip()[:120])
+                try:
+                    conn.close()
+                except Exception:  # noqa: BLE001
+                    pass
+                conn = None
+                time.sleep(0.2)
+            time.sleep(0.02)
+        if conn is not None:
+            conn.close()
+
+    t = threading.Thread(target=writer)
+    t.start()
+    time.sleep(3)
+    before = len(acked)
+    marks["kill"] = time.time()
+    subprocess.run(["docker", "kill", leader], check=True, capture_output=True)
+    resumed = _wait(lambda: "up" in marks, WORKER_RTO_BOUND_S + 30, step=0.2)
+    time.sleep(2)
+    stop.set()
+    t.join()
+    assert resumed, "inserts did not resume; last errors: %s" % errors[-3:]
+    pause = marks["up"] - marks["kill"]
+    _report("\nCITUS DRILL worker group 1 primary %s killed: inserts resumed %.1f s after the kill "
+            "(first failed insert at +%.1f s); %d inserts acknowledged (%d before), %d failed attempts"
+            % (leader, pause, marks["down"] - marks["kill"], len(acked), before, len(errors)))
+    assert before > 0
+    present = {r[0] for r in _sql("SELECT event_id FROM distributed.events WHERE event_type = 'drill'")}
+    lost = sorted(set(acked) - present)
+    _report("CITUS DRILL rows lost: %d of %d acknowledged" % (len(lost), len(acked)))
+    assert not lost
+    assert pause <= WORKER_RTO_BOUND_S
+    new_leader = _leader(1)
+    assert new_leader != leader
+    assert _wait(lambda: [n for g, n, role, a in _dist_nodes() if g == 1 and role == "primary"] == [new_leader], 30), \
+        _dist_nodes()
+    subprocess.run(["docker", "start", leader], check=True, capture_output=True)
+
+
+def test_zz_coordinator_switchover_keeps_pg_dist_node_right():
+    old = _leader(0)
+    new = [n for n in GROUPS[0] if n != old][0]
+    auth = base64.b64encode(("patroni:%s" % _secret("restapi")).encode()).decode()
+    node = testinfra.get_host("docker://" + new)
+    body = json.dumps({"leader": old, "candidate": new})
+    started = time.time()
+    cmd = node.run("python3 -c %s" % _quote(
+        "import urllib.request;"
+        "r=urllib.request.Request('http://127.0.0.1:8008/switchover',data=%r.encode(),method='POST',"
+        "headers={'Authorization':'Basic %s','Content-Type':'application/json'});"
+        "print(urllib.request.urlopen(r,timeout=60).status)" % (body, auth)))
+    assert cmd.rc == 0 and "200" in cmd.stdout, cmd.stderr
+    assert _wait(lambda: _sql("SELECT nodename FROM pg_dist_node WHERE groupid = 0 AND noderole = 'primary'")[0][0]
+                 == new, 60), _dist_nodes()
+    _report("CITUS DRILL coordinator switchover %s -> %s: pg_dist_node and queries through :%d back after %.1f s"
+            % (old, new, RW_PORT, time.time() - started))
+    assert _sql("SELECT count(*) FROM distributed.users")[0][0] == 10000
+    primaries = dict((g, n) for g, n, role, active in _dist_nodes() if role == "primary")
+    assert primaries[0] == new
+
+
+def _quote(text):
+    return "'" + text.replace("'", "'\"'\"'") + "'"
+
