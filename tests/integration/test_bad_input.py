@@ -70,6 +70,24 @@ def test_bad_variable_fails_before_touching_hosts(tmp_path, overrides, needle):
     assert "UNREACHABLE" not in out
 
 
+def test_citus_inventory_without_coordinator_group_fails(tmp_path):
+    path = _inventory(tmp_path, dpg_citus_enabled=True)
+    res = _preflight(path)
+    assert res.returncode != 0
+    assert "every postgres host needs citus_group" in res.stdout
+    assert "UNREACHABLE" not in res.stdout
+
+
+def test_citus_group_must_be_an_integer(tmp_path):
+    path = tmp_path / "hosts.yml"
+    inv = yaml.safe_load(open(_inventory(tmp_path, dpg_citus_enabled=True)))
+    for i, h in enumerate(sorted(inv["all"]["children"]["postgres"]["hosts"])):
+        inv["all"]["children"]["postgres"]["hosts"][h]["citus_group"] = "zero" if i == 0 else i
+    path.write_text(yaml.safe_dump(inv))
+    res = _preflight(str(path))
+    assert res.returncode != 0 and "citus_group, an integer" in res.stdout
+
+
 def test_even_number_of_etcd_members_fails(tmp_path):
     res = _preflight(_inventory(tmp_path, etcd_hosts=2))
     assert res.returncode != 0
