@@ -18,7 +18,7 @@ __metaclass__ = type
 MAX_SHARD_COUNT = 64000
 
 SQL_CITUS_VERSION = "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'citus'"
-SQL_IS_COORDINATOR = "SELECT pg_catalog.citus_is_coordinator()"
+SQL_IS_COORDINATOR = "SELECT pg_catalog.citus_is_coordinator(), pg_catalog.pg_is_in_recovery()"
 SQL_TABLE = (
     "SELECT c.oid::bigint, n.nspname, c.relname, c.relkind::text "
     "FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace "
@@ -46,10 +46,14 @@ SQL_PLACEMENTS_PER_NODE = (
     "LEFT JOIN pg_catalog.pg_dist_placement pl ON pl.groupid = n.groupid "
     "WHERE n.noderole = 'primary' "
     "GROUP BY n.nodename, n.nodeport, n.groupid ORDER BY n.groupid")
+# Placements a drain moves: shards of distributed tables. Reference tables keep a placement
+# on every node and are not counted.
 SQL_NODE_PLACEMENTS = (
     "SELECT count(*) FROM pg_catalog.pg_dist_placement pl "
     "JOIN pg_catalog.pg_dist_node n ON n.groupid = pl.groupid "
-    "WHERE n.nodename = %s AND n.nodeport = %s")
+    "JOIN pg_catalog.pg_dist_shard s ON s.shardid = pl.shardid "
+    "JOIN pg_catalog.pg_dist_partition p ON p.logicalrelid = s.logicalrelid "
+    "WHERE n.nodename = %s AND n.nodeport = %s AND p.repmodel <> 't'")
 SQL_TABLES = (
     "SELECT p.logicalrelid::regclass::text, p.partmethod::text, p.repmodel::text, p.colocationid, "
     "CASE WHEN p.partkey IS NULL THEN NULL "
@@ -145,14 +149,21 @@ class Catalog(object):
         rows = self._rows(SQL_CITUS_VERSION)
         return rows[0][0] if rows else None
 
-    def require_coordinator(self):
-        """Raise :class:`CitusError` unless this database has Citus and is the coordinator."""
+    def require_coordinator(self, writable=True):
+        """Raise :class:`CitusError` unless this database has Citus and is the coordinator.
+
+        :param writable: also require the coordinator group's primary, not one of its replicas.
+        """
         if not self.citus_version():
             raise CitusError('the citus extension is not installed in this database: connect to the '
                              'distributed database (login_db) on the coordinator')
-        if not self._rows(SQL_IS_COORDINATOR)[0][0]:
+        coordinator, in_recovery = self._rows(SQL_IS_COORDINATOR)[0]
+        if not coordinator:
             raise CitusError('this node is not the Citus coordinator: connect to the coordinator '
                              "group's primary (group 0)")
+        if writable and in_recovery:
+            raise CitusError('this is a replica of the coordinator group (in recovery): connect to its '
+                             'primary, the Patroni leader of group 0')
 
     def table(self, name):
         """dict(oid, schema, name, relkind, qualified) for a table name (quoted as in SQL), or None."""
@@ -194,7 +205,7 @@ class Catalog(object):
         return None
 
     def node_placements(self, name, port):
-        """Number of shard placements on name:port."""
+        """Number of placements of distributed (non-reference) tables' shards on name:port."""
         return int(self._rows(SQL_NODE_PLACEMENTS, (name, port))[0][0])
 
     def placements_per_node(self):

@@ -319,8 +319,9 @@ def main():
         try:
             session.execute(query, args)
         except DatabaseError as e:
+            msg = '%s failed: %s' % (session.render(query, args), str(e).strip())
             session.close()
-            module.fail_json(msg='%s failed: %s' % (session.render(query, args), str(e).strip()),
+            module.fail_json(msg=msg,
                              queries=session.queries, **dict((k, v) for k, v in result.items() if k != 'changed'))
     if steps and not module.check_mode:
         table = _citus.Catalog(session).table(result['table'])

@@ -98,7 +98,7 @@ SQL_BYTES_PER_NODE = (
 
 def collect(catalog, session, sizes):
     """Everything citus_info returns, as a dict."""
-    catalog.require_coordinator()
+    catalog.require_coordinator(writable=False)
     nodes = catalog.nodes()
     per_node = catalog.placements_per_node()
     workers = ['%s:%s' % (n['nodename'], n['nodeport']) for n in nodes

@@ -43,7 +43,8 @@ options:
   state:
     description:
       - V(present) the node is in pg_dist_node; V(active) present and active; V(inactive) present and disabled;
-        V(drained) holds no shard placement and gets none; V(absent) not in pg_dist_node.
+        V(drained) holds no shard of a distributed table and gets none (reference tables keep their copy on
+        every node); V(absent) not in pg_dist_node.
     type: str
     choices: [present, active, inactive, drained, absent]
     default: present
@@ -101,7 +102,8 @@ EXAMPLES = r'''
 
 RETURN = r'''
 node:
-  description: The node's pg_dist_node row after the task, with its placement count (None when absent).
+  description: The node's pg_dist_node row after the task, with the number of distributed-table shard placements
+    on it (reference tables not counted; None when absent).
   returned: always
   type: dict
   sample: {nodename: dpg-w1a, nodeport: 5432, groupid: 1, isactive: true, shouldhaveshards: true, placements: 34}
@@ -196,8 +198,9 @@ def main():
         try:
             session.execute(query, args)
         except DatabaseError as e:
+            msg = '%s failed: %s' % (session.render(query, args), str(e).strip())
             session.close()
-            module.fail_json(msg='%s failed: %s' % (session.render(query, args), str(e).strip()), queries=session.queries)
+            module.fail_json(msg=msg, queries=session.queries)
     after = before if module.check_mode else _row(catalog, p['node_name'], p['node_port'])
     result = dict(changed=bool(steps), node=after, queries=session.queries)
     if steps:

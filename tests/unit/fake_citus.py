@@ -51,6 +51,8 @@ def parse_name(name):
 class FakeCitus:
     def __init__(self, coordinator=True, citus=True):
         self.coordinator = coordinator
+        self.in_recovery = False
+        self.closed = False
         self.citus = citus
         self.tables = {}  # (schema, rel) -> {oid, relkind, columns{name: type}, part}
         self.colocations = {}  # id -> {shardcount, type oid}
@@ -115,21 +117,30 @@ class FakeCitus:
 
     # ---- session interface ---------------------------------------------------------------
     def render(self, query, args=None):
+        if self.closed:
+            raise psycopg2.InterfaceError("connection already closed")
         if args is None:
             return query
         return query.replace("%s", "{}").format(*[repr(a) for a in args])
 
     def close(self):
-        pass
+        self.closed = True
+
+    def connect(self, module=None):
+        """What connect_or_fail returns in tests: the same server, a fresh (open) connection."""
+        self.closed = False
+        return self
 
     def execute(self, query, args=None, record=True):
+        if self.closed:
+            raise psycopg2.InterfaceError("connection already closed")
         query = str(query)
         if record:
             self.queries.append(self.render(query, args))
         if query == _citus.SQL_CITUS_VERSION:
             return [("13.2-1",)] if self.citus else []
         if query == _citus.SQL_IS_COORDINATOR:
-            return [(self.coordinator,)]
+            return [(self.coordinator, self.in_recovery)]
         if query == _citus.SQL_TABLE:
             key = parse_name(args[0])
             t = self.tables.get(key) if key else None

@@ -15,7 +15,7 @@ def citus(monkeypatch):
     fake.add_table("distributed.events", {"event_id": "bigint", "user_id": "bigint", "tenant": "uuid"})
     fake.add_table("reference.country_codes", {"code": "text"})
     fake.add_table('"Odd; Schema"."ta""ble"', {"Id": "bigint"})
-    monkeypatch.setattr(mod, "connect_or_fail", lambda module: fake)
+    monkeypatch.setattr(mod, "connect_or_fail", fake.connect)
     return fake
 
 

@@ -20,7 +20,7 @@ def citus(monkeypatch):
     fake.distribute("distributed.users", "user_id")
     fake.add_table("reference.regions", {"id": "integer"})
     for m in (citus_node, citus_info, citus_rebalance, citus_tenant):
-        monkeypatch.setattr(m, "connect_or_fail", lambda module: fake)
+        monkeypatch.setattr(m, "connect_or_fail", fake.connect)
     return fake
 
 
@@ -212,3 +212,18 @@ def test_skew_and_table_type():
     assert _citus.table_type(dict(partmethod="n", repmodel="s", colocationid=9, shard_count=1)) == "single_shard"
     assert _citus.table_type(None) is None
     assert _citus.quote_ident("users") == "users" and _citus.quote_ident('Ta"b') == '"Ta""b"'
+
+
+def test_write_modules_refuse_a_coordinator_replica_but_info_reads_it(citus):
+    citus.in_recovery = True
+    res, failed = node(dict(node_name="w2a", state="drained"))
+    assert failed and "replica of the coordinator group" in res["msg"]
+    res, failed = run_module(citus_info.main, dict(login_db="citus"))
+    assert not failed and res["shards_per_node"]
+
+
+def test_server_error_message_names_the_statement(citus):
+    citus.fail_on = "citus_drain_node"
+    res, failed = node(dict(node_name="w2a", state="drained"))
+    assert failed
+    assert "citus_drain_node('w2a', 5432" in res["msg"] and "injected failure" in res["msg"]
