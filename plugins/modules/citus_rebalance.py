@@ -188,8 +188,8 @@ def main():
                     if result['state'] in DONE:
                         break
                     if time.time() > deadline:
-                        module.fail_json(msg='rebalance job %s still %s after %ss' % (result['job_id'], result['state'],
-                                                                                     p['wait_timeout']), **result)
+                        module.fail_json(msg='rebalance job %s still %s after %ss'
+                                         % (result['job_id'], result['state'], p['wait_timeout']), **result)
                     time.sleep(p['poll_interval'])
             except DatabaseError as e:
                 module.fail_json(msg='rebalance failed: %s' % str(e).strip(), queries=session.queries)

@@ -127,8 +127,8 @@ def main():
         before = tenant_shard(session, table['oid'], value_sql, p['tenant'])
     except DatabaseError as e:
         session.close()
-        module.fail_json(msg='%r is not a valid %s value for %s: %s' % (p['tenant'], coltype[0], table['qualified'],
-                                                                       str(e).strip()))
+        module.fail_json(msg='%r is not a valid %s value for %s: %s'
+                         % (p['tenant'], coltype[0], table['qualified'], str(e).strip()))
     result = dict(changed=False, shard_before=before, shard_after=before, isolated=before['min'] == before['max'])
     if not result['isolated']:
         stmt = ISOLATE.format(value=value_sql)

@@ -186,7 +186,7 @@ class FakeCitus:
             low, high, shardid = self.tenant_shards.get(args[1], ("-268435456", "-134217729", 102008))
             return [(shardid, low, high)]
         if "citus_shard_sizes" in query:
-            return [(name, size) for name, size in sorted(self.bytes_per_node.items())]
+            return sorted(self.bytes_per_node.items())
         return self._call(query, args)
 
     def _call(self, query, args):

@@ -99,8 +99,8 @@ def test_alter_reference_to_hash_undistributes_first(citus):
     run(dict(table="reference.country_codes", type="reference"))
     res, failed = run(dict(table="reference.country_codes", distribution_column="code", alter=True))
     assert not failed, res
-    assert [q.split("(")[0] for q, a in citus.executed][-2:] == ["SELECT pg_catalog.undistribute_table",
-                                                                  "SELECT pg_catalog.create_distributed_table"]
+    calls = [q.split("(")[0] for q, a in citus.executed][-2:]
+    assert calls == ["SELECT pg_catalog.undistribute_table", "SELECT pg_catalog.create_distributed_table"]
 
 
 def test_absent_undistributes_and_is_idempotent(citus):

@@ -79,8 +79,8 @@ def test_remove_refuses_a_node_with_shards_unless_drained(citus):
     assert citus.executed == []
     res, failed = node(dict(node_name="w2a", state="absent"))
     assert not failed and res["changed"] and res["node"] is None
-    assert [q.split("(")[0] for q, a in citus.executed] == ["SELECT pg_catalog.citus_drain_node",
-                                                           "SELECT pg_catalog.citus_remove_node"]
+    calls = [q.split("(")[0] for q, a in citus.executed]
+    assert calls == ["SELECT pg_catalog.citus_drain_node", "SELECT pg_catalog.citus_remove_node"]
     res, failed = node(dict(node_name="w2a", state="absent"))
     assert not failed and res["changed"] is False
 

@@ -226,4 +226,3 @@ def test_zz_coordinator_switchover_keeps_pg_dist_node_right():
 
 def _quote(text):
     return "'" + text.replace("'", "'\"'\"'") + "'"
-

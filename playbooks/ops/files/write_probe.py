@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Write probe: one INSERT every INTERVAL seconds for DURATION seconds; print JSON figures.
 
 Usage: write_probe.py DURATION INTERVAL   (libpq settings from PG* environment variables)
