@@ -90,6 +90,24 @@ def alter_system_statement(name):
     return sql.SQL('ALTER SYSTEM SET {} = %s').format(sql.Identifier(name))
 
 
+def run_statements(module, session, steps, **fail_extra):
+    """Run ``steps`` (a list of ``(sql, args)``) in order; in check mode only record them, rendered.
+
+    On a server error the session is closed and the module fails with the statement, the error,
+    the statements run so far (``queries``) and ``fail_extra``.
+    """
+    for query, args in steps:
+        if module.check_mode:
+            session.queries.append(session.render(query, args))
+            continue
+        try:
+            session.execute(query, args)
+        except DatabaseError as e:
+            msg = '%s failed: %s' % (session.render(query, args), str(e).strip())
+            session.close()
+            module.fail_json(msg=msg, queries=session.queries, **fail_extra)
+
+
 def connect_or_fail(module):
     """Open a :class:`Session` or end the module with a message saying what to check."""
     if not HAS_PSYCOPG2:

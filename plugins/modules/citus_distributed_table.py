@@ -151,7 +151,7 @@ queries:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dpg.cluster.plugins.module_utils import _citus
-from ansible_collections.dpg.cluster.plugins.module_utils._postgres import POSTGRES_ARGSPEC, DatabaseError, connect_or_fail
+from ansible_collections.dpg.cluster.plugins.module_utils._postgres import POSTGRES_ARGSPEC, connect_or_fail, run_statements
 
 
 def _state(partition):
@@ -312,17 +312,7 @@ def main():
     result['changed'] = bool(steps)
     if steps:
         result['diff'] = dict(before=result['before'] or {}, after=result['after'] or {})
-    for query, args in steps:
-        if module.check_mode:
-            session.queries.append(session.render(query, args))
-            continue
-        try:
-            session.execute(query, args)
-        except DatabaseError as e:
-            msg = '%s failed: %s' % (session.render(query, args), str(e).strip())
-            session.close()
-            module.fail_json(msg=msg,
-                             queries=session.queries, **dict((k, v) for k, v in result.items() if k != 'changed'))
+    run_statements(module, session, steps, **dict((k, v) for k, v in result.items() if k != 'changed'))
     if steps and not module.check_mode:
         table = _citus.Catalog(session).table(result['table'])
         result['after'] = _state(_citus.Catalog(session).partition(table['oid'])) if table else None

@@ -116,7 +116,7 @@ queries:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dpg.cluster.plugins.module_utils import _citus
-from ansible_collections.dpg.cluster.plugins.module_utils._postgres import POSTGRES_ARGSPEC, DatabaseError, connect_or_fail
+from ansible_collections.dpg.cluster.plugins.module_utils._postgres import POSTGRES_ARGSPEC, connect_or_fail, run_statements
 
 DRAIN = ('SELECT pg_catalog.citus_drain_node(%s, %s, shard_transfer_mode => %s::citus.shard_transfer_mode, '
          'rebalance_strategy => %s)')
@@ -191,16 +191,7 @@ def main():
     except _citus.CitusError as e:
         session.close()
         module.fail_json(msg=str(e))
-    for query, args in steps:
-        if module.check_mode:
-            session.queries.append(session.render(query, args))
-            continue
-        try:
-            session.execute(query, args)
-        except DatabaseError as e:
-            msg = '%s failed: %s' % (session.render(query, args), str(e).strip())
-            session.close()
-            module.fail_json(msg=msg, queries=session.queries)
+    run_statements(module, session, steps)
     after = before if module.check_mode else _row(catalog, p['node_name'], p['node_port'])
     result = dict(changed=bool(steps), node=after, queries=session.queries)
     if steps:

@@ -82,7 +82,8 @@ queries:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dpg.cluster.plugins.module_utils import _citus
-from ansible_collections.dpg.cluster.plugins.module_utils._postgres import POSTGRES_ARGSPEC, DatabaseError, connect_or_fail
+from ansible_collections.dpg.cluster.plugins.module_utils._postgres import (
+    POSTGRES_ARGSPEC, DatabaseError, connect_or_fail, run_statements)
 
 ISOLATE = ('SELECT pg_catalog.isolate_tenant_to_new_shard(%s::oid::regclass, {value}, cascade_option => %s, '
            'shard_transfer_mode => %s::citus.shard_transfer_mode)')
@@ -134,14 +135,8 @@ def main():
         stmt = ISOLATE.format(value=value_sql)
         args = (table['oid'], p['tenant'], 'CASCADE' if p['cascade'] else '', p['shard_transfer_mode'])
         result['changed'] = True
-        if module.check_mode:
-            session.queries.append(session.render(stmt, args))
-        else:
-            try:
-                session.execute(stmt, args)
-            except DatabaseError as e:
-                session.close()
-                module.fail_json(msg='isolate_tenant_to_new_shard failed: %s' % str(e).strip(), queries=session.queries)
+        run_statements(module, session, [(stmt, args)])
+        if not module.check_mode:
             result['shard_after'] = tenant_shard(session, table['oid'], value_sql, p['tenant'])
             result['isolated'] = result['shard_after']['min'] == result['shard_after']['max']
         result['diff'] = dict(before=before, after=result['shard_after'])
