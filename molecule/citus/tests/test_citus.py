@@ -8,11 +8,14 @@ import base64
 import json
 import os
 import subprocess
-import threading
+import sys
 import time
 
 import psycopg2
 import testinfra
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "resources"))
+from drill import WriteLoop, report, wait  # noqa: E402  pylint: disable=wrong-import-position
 
 RW_PORT = int(os.environ.get("DPG_RW_PORT", "25000"))
 LAB_DIR = os.environ["DPG_LAB_DIR"]
@@ -27,14 +30,6 @@ WORKER_RTO_BOUND_S = 35
 def _secret(name):
     with open(os.path.join(LAB_DIR, "secrets", name)) as f:
         return f.read().split()[0]
-
-
-def _report(line):
-    print(line)
-    path = os.environ.get("DPG_REPORT_FILE")
-    if path:
-        with open(path, "a") as f:
-            f.write(line.strip() + "\n")
 
 
 def _sql(query, args=None, timeout=5):
@@ -65,18 +60,6 @@ def _leader(group):
 
 def _dist_nodes():
     return _sql("SELECT groupid, nodename, noderole::text, isactive FROM pg_dist_node ORDER BY groupid, nodename")
-
-
-def _wait(predicate, timeout, step=0.5):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if predicate():
-                return True
-        except Exception:  # noqa: BLE001 - retried until the deadline
-            pass
-        time.sleep(step)
-    return False
 
 
 def test_every_group_primary_registered_in_pg_dist_node():
@@ -137,69 +120,35 @@ def test_zy_worker_primary_killed_under_inserts():
         "SELECT user_id FROM distributed.users WHERE get_shard_id_for_distribution_column('distributed.users', user_id) "
         "IN (SELECT shardid FROM pg_dist_placement WHERE groupid = 1) ORDER BY user_id LIMIT 500")]
     assert ids
-    acked, errors, marks = [], [], {}
-    stop = threading.Event()
 
-    def writer():
-        i = 0
-        conn = None
-        deadline = time.time() + 150
-        while not stop.is_set() and time.time() < deadline:
-            i += 1
-            started = time.time()
-            try:
-                if conn is None:
-                    conn = psycopg2.connect(host="127.0.0.1", port=RW_PORT, dbname="dpg", user="dpg_app",
-                                            password=_secret("app"), connect_timeout=2)
-                    conn.autocommit = True
-                with conn.cursor() as cur:
-                    cur.execute("SET statement_timeout = '3s'")
-                    cur.execute("INSERT INTO distributed.events (user_id, event_type) VALUES (%s, 'drill') "
-                                "RETURNING event_id", (ids[i % len(ids)],))
-                    acked.append(cur.fetchone()[0])
-                if "down" in marks and "up" not in marks and started > marks["down"]:
-                    marks["up"] = time.time()
-            except psycopg2.Error as e:
-                if "kill" in marks and "down" not in marks:
-                    marks["down"] = time.time()
-                errors.append(str(e).strip()[:120])
-                try:
-                    conn.close()
-                except Exception:  # noqa: BLE001
-                    pass
-                conn = None
-                time.sleep(0.2)
-            time.sleep(0.02)
-        if conn is not None:
-            conn.close()
+    def insert(cur, i):
+        cur.execute("INSERT INTO distributed.events (user_id, event_type) VALUES (%s, 'drill') RETURNING event_id",
+                    (ids[i % len(ids)],))
+        return cur.fetchone()[0]
 
-    t = threading.Thread(target=writer)
-    t.start()
-    time.sleep(3)
-    before = len(acked)
-    marks["kill"] = time.time()
+    loop = WriteLoop(lambda: psycopg2.connect(host="127.0.0.1", port=RW_PORT, dbname="dpg", user="dpg_app",
+                                              password=_secret("app"), connect_timeout=2), insert)
+    before = loop.start()
+    loop.mark_kill()
     subprocess.run(["docker", "kill", leader], check=True, capture_output=True)
-    resumed = _wait(lambda: "up" in marks, WORKER_RTO_BOUND_S + 30, step=0.2)
-    time.sleep(2)
-    stop.set()
-    t.join()
-    assert resumed, "inserts did not resume; last errors: %s" % errors[-3:]
-    assert "down" in marks, "no insert failed after the kill: the drill did not hit group 1"
-    pause = marks["up"] - marks["kill"]
-    _report("\nCITUS DRILL worker group 1 primary %s killed: inserts resumed %.1f s after the kill "
-            "(first failed insert at +%.1f s); %d inserts acknowledged (%d before), %d failed attempts"
-            % (leader, pause, marks["down"] - marks["kill"], len(acked), before, len(errors)))
+    resumed = loop.wait_resumed(WORKER_RTO_BOUND_S + 30)
+    loop.stop()
+    assert resumed, "inserts did not resume; last errors: %s" % loop.errors[-3:]
+    pause = loop.resumed_after
+    report("\nCITUS DRILL worker group 1 primary %s killed: inserts resumed %.1f s after the kill "
+           "(first failed insert at +%.1f s); %d inserts acknowledged (%d before), %d failed attempts"
+           % (leader, pause, loop.first_failure_after, len(loop.acked), before, len(loop.errors)))
     assert before > 0
     new_leader = _leader(1)
     assert new_leader != leader
-    assert _wait(lambda: _group1_primary_registered(new_leader), 60), _dist_nodes()
+    assert wait(lambda: _group1_primary_registered(new_leader), 60), _dist_nodes()
     present = {r[0] for r in _sql("SELECT event_id FROM distributed.events WHERE event_type = 'drill'")}
-    lost = sorted(set(acked) - present)
-    _report("CITUS DRILL rows lost: %d of %d acknowledged" % (len(lost), len(acked)))
+    lost = sorted(set(loop.acked) - present)
+    report("CITUS DRILL rows lost: %d of %d acknowledged" % (len(lost), len(loop.acked)))
     assert not lost
     assert pause <= WORKER_RTO_BOUND_S
     subprocess.run(["docker", "start", leader], check=True, capture_output=True)
-    assert _wait(lambda: sum(m["State"] == "streaming" for m in _patroni(1)) == 1, 120, step=2), _patroni(1)
+    assert wait(lambda: sum(m["State"] == "streaming" for m in _patroni(1)) == 1, 120, step=2), _patroni(1)
 
 
 def test_zz_coordinator_switchover_keeps_pg_dist_node_right():
@@ -215,10 +164,10 @@ def test_zz_coordinator_switchover_keeps_pg_dist_node_right():
         "headers={'Authorization':'Basic %s','Content-Type':'application/json'});"
         "print(urllib.request.urlopen(r,timeout=60).status)" % (body, auth)))
     assert cmd.rc == 0 and "200" in cmd.stdout, cmd.stderr
-    assert _wait(lambda: _sql("SELECT nodename FROM pg_dist_node WHERE groupid = 0 AND noderole = 'primary'")[0][0]
-                 == new, 60), _dist_nodes()
-    _report("CITUS DRILL coordinator switchover %s -> %s: pg_dist_node and queries through :%d back after %.1f s"
-            % (old, new, RW_PORT, time.time() - started))
+    assert wait(lambda: _sql("SELECT nodename FROM pg_dist_node WHERE groupid = 0 AND noderole = 'primary'")[0][0]
+                == new, 60), _dist_nodes()
+    report("CITUS DRILL coordinator switchover %s -> %s: pg_dist_node and queries through :%d back after %.1f s"
+           % (old, new, RW_PORT, time.time() - started))
     assert _sql("SELECT count(*) FROM distributed.users")[0][0] == 10000
     primaries = dict((g, n) for g, n, role, active in _dist_nodes() if role == "primary")
     assert primaries[0] == new

@@ -8,12 +8,15 @@ The failover drill kills the leader's container hard and is therefore the last t
 import json
 import os
 import subprocess
-import threading
+import sys
 import time
 
 import psycopg2
 import pytest
 import testinfra
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "resources"))
+from drill import WriteLoop, report, wait  # noqa: E402  pylint: disable=wrong-import-position
 
 testinfra_hosts = ["ansible://postgres"]
 
@@ -46,27 +49,6 @@ def _patroni_list():
             return json.loads(cmd.stdout)
         last = cmd.stderr
     raise AssertionError("no member answered patronictl: %s" % last)
-
-
-def _report(line):
-    """Print a drill figure and append it to DPG_REPORT_FILE when set (the pytest wrapper shows it)."""
-    print(line)
-    path = os.environ.get("DPG_REPORT_FILE")
-    if path:
-        with open(path, "a") as f:
-            f.write(line.strip() + "\n")
-
-
-def _wait(predicate, timeout, step=0.5):
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        try:
-            if predicate():
-                return True
-        except Exception:  # noqa: BLE001 - retried until the deadline
-            pass
-        time.sleep(step)
-    return False
 
 
 def test_services_running(host):
@@ -107,7 +89,7 @@ def test_write_through_rw_is_read_through_ro():
             cur.execute("SELECT pg_is_in_recovery(), count(*) FROM dpg_verify WHERE v = %s", (marker,))
             recovery, count = cur.fetchone()
             return recovery and count == 1
-    assert _wait(seen, 15)
+    assert wait(seen, 15)
 
 
 def test_ro_refuses_writes():
@@ -148,70 +130,34 @@ def test_zz_failover_drill_hard_kill_of_the_leader():
         cur.execute("TRUNCATE dpg_drill")
     leader = [m["Member"] for m in _patroni_list() if m["Role"] == "Leader"][0]
 
-    acked = []
-    errors = []
-    stop = threading.Event()
-    marks = {}  # kill: time of the kill; down: first failed write after it; up: first write started after that
+    def insert(cur, i):
+        cur.execute("INSERT INTO dpg_drill (id) VALUES (%s)", (i,))
+        return i
 
-    def writer():
-        i = 0
-        conn = None
-        deadline = time.time() + 150
-        while not stop.is_set() and time.time() < deadline:
-            i += 1
-            started = time.time()
-            try:
-                if conn is None:
-                    conn = _connect(RW_PORT, timeout=2)
-                    conn.autocommit = True
-                with conn.cursor() as cur:
-                    cur.execute("SET statement_timeout = '3s'")
-                    cur.execute("INSERT INTO dpg_drill (id) VALUES (%s)", (i,))
-                acked.append(i)
-                if "down" in marks and "up" not in marks and started > marks["down"]:
-                    marks["up"] = time.time()
-            except psycopg2.Error as e:
-                if "kill" in marks and "down" not in marks:
-                    marks["down"] = time.time()
-                errors.append(str(e).strip()[:120])
-                try:
-                    conn.close()
-                except Exception:  # noqa: BLE001
-                    pass
-                conn = None
-                time.sleep(0.2)
-            time.sleep(0.02)
-        if conn is not None:
-            conn.close()
-
-    t = threading.Thread(target=writer)
-    t.start()
-    time.sleep(3)
-    before_kill = len(acked)
-    marks["kill"] = time.time()
+    loop = WriteLoop(lambda: _connect(RW_PORT, timeout=2), insert)
+    before_kill = loop.start()
+    loop.mark_kill()
     subprocess.run(["docker", "kill", leader], check=True, capture_output=True)
-    resumed = _wait(lambda: "up" in marks, RTO_BOUND_S + 30, step=0.2)
-    time.sleep(2)
-    stop.set()
-    t.join()
-    assert resumed, "writes did not resume within %ss; last errors: %s" % (RTO_BOUND_S + 30, errors[-3:])
-    rto = marks["up"] - marks["kill"]
-    _report("\nDRILL hard kill of %s: writes resumed %.1f s after the kill (first failed write at +%.1f s; "
-          "bound %d s); %d rows acknowledged (%d before the kill), %d failed attempts"
-          % (leader, rto, marks["down"] - marks["kill"], RTO_BOUND_S, len(acked), before_kill, len(errors)))
+    resumed = loop.wait_resumed(RTO_BOUND_S + 30)
+    loop.stop()
+    assert resumed, "writes did not resume within %ss; last errors: %s" % (RTO_BOUND_S + 30, loop.errors[-3:])
+    rto = loop.resumed_after
+    report("\nDRILL hard kill of %s: writes resumed %.1f s after the kill (first failed write at +%.1f s; "
+           "bound %d s); %d rows acknowledged (%d before the kill), %d failed attempts"
+           % (leader, rto, loop.first_failure_after, RTO_BOUND_S, len(loop.acked), before_kill, len(loop.errors)))
     assert before_kill > 0
     assert rto <= RTO_BOUND_S, "RTO %.1f s over the fast profile's bound %d s" % (rto, RTO_BOUND_S)
 
     with _connect(RW_PORT) as conn, conn.cursor() as cur:
         cur.execute("SELECT id FROM dpg_drill")
         present = {r[0] for r in cur.fetchall()}
-    lost = sorted(set(acked) - present)
-    _report("DRILL rows lost: %d of %d acknowledged" % (len(lost), len(acked)))
+    lost = sorted(set(loop.acked) - present)
+    report("DRILL rows lost: %d of %d acknowledged" % (len(lost), len(loop.acked)))
     assert not lost, "acknowledged rows lost: %s" % lost[:20]
 
     new_leader = [m["Member"] for m in _patroni_list() if m["Role"] == "Leader"]
     assert new_leader and new_leader[0] != leader
     # bring the old leader back: Patroni rejoins it as a replica (pg_rewind when needed)
     subprocess.run(["docker", "start", leader], check=True, capture_output=True)
-    assert _wait(lambda: sum(m["State"] == "streaming" for m in _patroni_list()) == 2, 120, step=2), \
+    assert wait(lambda: sum(m["State"] == "streaming" for m in _patroni_list()) == 2, 120, step=2), \
         "the old leader did not rejoin as a streaming replica: %s" % _patroni_list()
