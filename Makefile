@@ -70,7 +70,7 @@ integration: venv collection image
 
 # Everything, in one pytest run so the last line is pytest's summary.
 test: venv collection image
-	pytest -rs tests/unit tests/lint tests/integration
+	pytest -rsP tests/unit tests/lint tests/integration
 
 build: venv
 	mkdir -p build
