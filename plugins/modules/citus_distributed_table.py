@@ -304,8 +304,9 @@ def main():
     argument_spec.update(POSTGRES_ARGSPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     session = connect_or_fail(module)
+    catalog = _citus.Catalog(session)
     try:
-        result, steps = plan(module.params, _citus.Catalog(session))
+        result, steps = plan(module.params, catalog)
     except _citus.CitusError as e:
         session.close()
         module.fail_json(msg=str(e), queries=session.queries)
@@ -314,8 +315,8 @@ def main():
         result['diff'] = dict(before=result['before'] or {}, after=result['after'] or {})
     run_statements(module, session, steps, **dict((k, v) for k, v in result.items() if k != 'changed'))
     if steps and not module.check_mode:
-        table = _citus.Catalog(session).table(result['table'])
-        result['after'] = _state(_citus.Catalog(session).partition(table['oid'])) if table else None
+        table = catalog.table(result['table'])
+        result['after'] = _state(catalog.partition(table['oid'])) if table else None
     result['queries'] = session.queries
     session.close()
     module.exit_json(**result)
