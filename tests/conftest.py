@@ -18,3 +18,12 @@ def _install_collection_finder():
 
 
 _install_collection_finder()
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "lab: end-to-end test of `make lab`; runs after every other test")
+
+
+def pytest_collection_modifyitems(session, config, items):  # pylint: disable=unused-argument
+    """The end-to-end lab test runs last: after the molecule scenarios, on a machine they left clean."""
+    items.sort(key=lambda item: item.get_closest_marker("lab") is not None)
