@@ -18,6 +18,7 @@ GOOD_VARS = {
     "dpg_postgresql_version": 17,
     "dpg_superuser_password": STRONG + "a",
     "dpg_replication_password": STRONG + "b",
+    "dpg_rewind_password": STRONG + "d",
     "patroni_restapi_password": STRONG + "c",
 }
 
@@ -61,6 +62,8 @@ def test_good_inventory_passes_preflight(tmp_path):
     ({"pgbouncer_pool_mode": "sometimes"}, "pgbouncer_pool_mode"),
     ({"patroni_postgresql_port": "not-a-port"}, "patroni_postgresql_port"),
     ({"haproxy_rto_profile": "ludicrous"}, "haproxy_rto_profile"),
+    ({"dpg_rewind_password": None}, "dpg_rewind_password is missing"),
+    ({"patroni_watchdog_mode": "sometimes"}, "patroni_watchdog_mode"),
 ])
 def test_bad_variable_fails_before_touching_hosts(tmp_path, overrides, needle):
     res = _preflight(_inventory(tmp_path, **overrides))

@@ -11,12 +11,17 @@ import subprocess
 import sys
 import time
 
+import docker
 import psycopg2
 import pytest
 import testinfra
 
-sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "resources"))
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, "..", "..", "..")
+sys.path.insert(0, os.path.join(HERE, "..", "..", "resources"))
+sys.path.insert(0, os.path.join(ROOT, "playbooks", "ops", "files"))
 from drill import WriteLoop, report, wait  # noqa: E402  pylint: disable=wrong-import-position
+from drill_probe import Probe  # noqa: E402  pylint: disable=wrong-import-position
 
 testinfra_hosts = ["ansible://postgres"]
 
@@ -27,6 +32,10 @@ NODES = os.environ.get("DPG_PG_NODES", "mol-ha-pg1,mol-ha-pg2,mol-ha-pg3").split
 # fast profile: ttl 20 + loop_wait 5, HAProxy fall 3 x inter 1 s + rise 2 x fastinter 0.5 s,
 # plus 10 s for the writer's reconnect and the promotion itself.
 RTO_BOUND_S = 20 + 5 + 3 + 1 + 10
+# The fault drills: how long a fault lasts, and the bound for every member streaming again after it.
+FAULT_S = 45
+HEAL_BOUND_S = 60
+DOCKER = docker.from_env()
 
 
 def _secret(name):
@@ -121,6 +130,154 @@ def test_superuser_cannot_log_in_through_the_pooler():
     with pytest.raises(psycopg2.OperationalError):
         psycopg2.connect(host="127.0.0.1", port=RW_PORT, dbname="postgres", user="postgres",
                          password=_secret("superuser"), connect_timeout=3).close()
+
+
+def test_replication_and_rewind_only_from_members():
+    """pg_hba: replication and rewind from the members' addresses and the loopback only."""
+    node = testinfra.get_host("docker://" + NODES[0])
+    lines = [ln.split() for ln in node.file("/var/lib/postgresql/17/dpg-lab/pg_hba.conf").content_string.splitlines()
+             if ln.strip() and not ln.startswith("#")]
+    repl = [ln for ln in lines if ln[0] == "host" and ln[1] == "replication"]
+    addresses = sorted(_member_ips().values())
+    assert sorted(ln[3] for ln in repl) == sorted(["127.0.0.1/32"] + [a + "/32" for a in addresses]), repl
+    rewind = [ln for ln in lines if ln[0] == "host" and ln[2] == "rewind_user"]
+    assert sorted(ln[3] for ln in rewind) == sorted(a + "/32" for a in addresses), rewind
+    assert ["host", "replication", "replicator", "127.0.0.1/32", "scram-sha-256"] in lines
+
+
+def _member_ips():
+    """{member: IPv4 address on the scenario's network} (Docker SDK)."""
+    out = {}
+    for name in NODES:
+        nets = DOCKER.containers.get(name).attrs["NetworkSettings"]["Networks"]
+        out[name] = next(iter(nets.values()))["IPAddress"]
+    return out
+
+
+def _exec(name, cmd):
+    """Run cmd (argv) in a container through the Docker SDK; fail the test when it fails."""
+    res = DOCKER.containers.get(name).exec_run(cmd)
+    assert res.exit_code == 0, (name, cmd, res.output.decode()[-500:])
+    return res.output.decode()
+
+
+def _leader():
+    return [m["Member"] for m in _patroni_list() if m["Role"] == "Leader"][0]
+
+
+def _all_streaming():
+    members = _patroni_list()
+    return (sum(m["Role"] == "Leader" and m["State"] == "running" for m in members) == 1
+            and sum(m["State"] == "streaming" for m in members) == len(NODES) - 1)
+
+
+def _probe():
+    creds = dict(dbname="dpg", user="dpg_app", password=_secret("app"))
+    return Probe(rw=dict(creds, host="127.0.0.1", port=RW_PORT), ro=dict(creds, host="127.0.0.1", port=RO_PORT),
+                 members={n: dict(creds, host=ip, port=5432) for n, ip in _member_ips().items()})
+
+
+def _drill(name, inject, restore, hold=FAULT_S):
+    """Run one drill: probe, inject(leader), hold, restore(leader), wait for every member streaming."""
+    assert wait(_all_streaming, 120, step=2), "cluster not healthy before the drill: %s" % _patroni_list()
+    probe = _probe()
+    assert probe.start() > 0, "the probe wrote nothing before the fault"
+    leader = _leader()
+    probe.mark("fault")
+    try:
+        inject(leader)
+        time.sleep(hold)
+    finally:
+        restore(leader)
+    probe.mark("restored")
+    restored_at = time.time()
+    healed = wait(_all_streaming, HEAL_BOUND_S + 60, step=1)
+    heal_s = time.time() - restored_at
+    time.sleep(3)
+    probe.stop()
+    rep = probe.report()
+    report("DRILL %s (%d s, leader %s -> %s): write outage %.1f s, %d rows acknowledged, %d lost, "
+           "%.1f s with two writable members, %d of %d read-only answers stale, every member streaming "
+           "%.1f s after the fault ended" % (name, hold, leader, _leader() if healed else "?", rep["write_outage_s"],
+                                            rep["writes_acked"], rep["rows_lost"], rep["two_writable_s"],
+                                            rep["ro_stale_reads"], rep["ro_reads"], heal_s))
+    assert healed, "not every member streams %d s after the fault ended: %s" % (HEAL_BOUND_S + 60, _patroni_list())
+    assert heal_s <= HEAL_BOUND_S, "members streamed again only after %.1f s" % heal_s
+    assert rep["rows_lost"] == 0, rep
+    assert rep["ro_stale_reads"] == 0, "the read-only port answered from a member that does not stream: %s" % rep
+    return rep, leader
+
+
+NFT_CUT = ("nft add table inet dpg_drill && "
+           "nft add chain inet dpg_drill input '{ type filter hook input priority -10; policy drop; }' && "
+           "nft add rule inet dpg_drill input iif lo accept && "
+           "nft add chain inet dpg_drill output '{ type filter hook output priority -10; policy drop; }' && "
+           "nft add rule inet dpg_drill output oif lo accept")
+
+
+def test_drill_partition_of_the_leader():
+    """The leader loses its network: a replica takes over, the old leader rewinds and streams again."""
+    for name in NODES:
+        _exec(name, ["sh", "-c", "command -v nft >/dev/null || "
+                                 "(apt-get install -y -qq nftables >/dev/null 2>&1 || "
+                                 "(apt-get update -qq && apt-get install -y -qq nftables >/dev/null))"])
+    rep, leader = _drill("partition",
+                         lambda leader: _exec(leader, ["sh", "-c", NFT_CUT]),
+                         lambda leader: _exec(leader, ["sh", "-c", "nft delete table inet dpg_drill || true"]))
+    assert _leader() != leader
+
+
+def test_drill_frozen_patroni_on_the_leader():
+    """SIGSTOP to the leader's Patroni: a replica takes over; once thawed the old leader rejoins."""
+    rep, leader = _drill(
+        "frozen Patroni",
+        lambda leader: _exec(leader, ["systemctl", "kill", "--kill-whom=main", "--signal=SIGSTOP", "patroni"]),
+        lambda leader: _exec(leader, ["systemctl", "kill", "--kill-whom=main", "--signal=SIGCONT", "patroni"]))
+    assert _leader() != leader
+
+
+def test_drill_etcd_quorum_loss_keeps_the_primary_writable():
+    """Two of three etcd members stopped: with failsafe_mode the primary stays writable."""
+    victims = NODES[:2]
+    rep, leader = _drill(
+        "etcd quorum lost",
+        lambda leader: [_exec(n, ["systemctl", "stop", "etcd"]) for n in victims],
+        lambda leader: [_exec(n, ["systemctl", "start", "etcd"]) for n in victims], hold=40)
+    assert _leader() == leader, "the leader changed during a DCS outage"
+    assert rep["write_outage_s"] < 5, "writes paused %.1f s during the DCS outage" % rep["write_outage_s"]
+
+
+def test_drill_rolling_restart_of_every_node():
+    """Containers restarted one by one, replicas first: no row lost, the pool follows."""
+    def restart_all(leader):
+        for name in [n for n in NODES if n != leader] + [leader]:
+            DOCKER.containers.get(name).restart(timeout=30)
+            assert wait(_all_streaming, HEAL_BOUND_S, step=1), "%s did not rejoin: %s" % (name, _patroni_list())
+    _drill("rolling restart", restart_all, lambda leader: None, hold=0)
+
+
+def test_drill_playbook_reports_a_dcs_outage(tmp_path):
+    """playbooks/ops/drill.yml as an operator runs it: confirmation, fault, restore, JSON report."""
+    env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"),
+               ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), NO_COLOR="1", ANSIBLE_FORCE_COLOR="0")
+    inventory = os.environ["MOLECULE_INVENTORY_FILE"]
+    base = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"), "-i", inventory,
+            os.path.join(ROOT, "playbooks", "ops", "drill.yml"), "-e", "drill=dcs_quorum_loss",
+            "-e", "drill_rw_host=127.0.0.1", "-e", "drill_rw_port=%d" % RW_PORT, "-e", "drill_ro_port=%d" % RO_PORT,
+            "-e", "drill_seconds=20", "-e", "drill_report_dir=%s" % tmp_path]
+    refused = subprocess.run(base, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300, check=False)
+    assert refused.returncode != 0 and "drill_confirm" in refused.stdout, refused.stdout[-2000:]
+    res = subprocess.run(base + ["-e", "drill_confirm=dcs_quorum_loss"], cwd=ROOT, env=env, capture_output=True,
+                         text=True, timeout=600, check=False)
+    assert res.returncode == 0, res.stdout[-6000:] + res.stderr[-2000:]
+    with open(tmp_path / "drill-dcs_quorum_loss.json") as f:
+        rep = json.load(f)
+    report("DRILL playbook dcs_quorum_loss (20 s): write outage %.1f s, %d rows acknowledged, %d lost, "
+           "%.1f s two writable, every member streaming %.1f s after the fault ended"
+           % (rep["write_outage_s"], rep["writes_acked"], rep["rows_lost"], rep["two_writable_s"], rep["heal_s"]))
+    assert rep["writes_acked"] > 100 and rep["rows_lost"] == 0
+    assert rep["write_outage_s"] < 5
+    assert sorted(_exec(n, ["systemctl", "is-active", "etcd"]).strip() for n in NODES) == ["active"] * 3
 
 
 def test_zz_failover_drill_hard_kill_of_the_leader():
