@@ -143,19 +143,19 @@ def test_make_lab_end_to_end(topology, capsys):
 
         # psql through the published read-write endpoint, as the application role
         marker = "e2e-%d" % time.time_ns()
-        rc, _, err = _psql("CREATE TABLE IF NOT EXISTS lab_e2e (id bigserial PRIMARY KEY, marker text NOT NULL); "
-                           "INSERT INTO lab_e2e (marker) VALUES ('%s')" % marker)
+        rc, dummy, err = _psql("CREATE TABLE IF NOT EXISTS lab_e2e (id bigserial PRIMARY KEY, marker text NOT NULL); "
+                               "INSERT INTO lab_e2e (marker) VALUES ('%s')" % marker)
         assert rc == 0, err
         rc, user, err = _psql("SELECT current_user || ' ' || pg_is_in_recovery()")
         assert rc == 0 and user == "dpg_app false", (user, err)
 
         # read back through the read-only endpoint once replicated, from a replica
         def replicated():
-            code, got, _ = _psql("SELECT pg_is_in_recovery(), count(*) FROM lab_e2e WHERE marker = '%s'" % marker,
+            code, got, dummy = _psql("SELECT pg_is_in_recovery(), count(*) FROM lab_e2e WHERE marker = '%s'" % marker,
                                  "DPG_RO_PGPORT")
             return code == 0 and got == "t|1"
         assert _wait(replicated, 30), _psql("SELECT pg_is_in_recovery()", "DPG_RO_PGPORT")
-        rc, _, err = _psql("INSERT INTO lab_e2e (marker) VALUES ('must-fail')", "DPG_RO_PGPORT")
+        rc, dummy, err = _psql("INSERT INTO lab_e2e (marker) VALUES ('must-fail')", "DPG_RO_PGPORT")
         assert rc != 0 and "read-only" in err, err
 
         # HAProxy's statistics page lists every backend with every routed node, one primary UP

@@ -196,11 +196,11 @@ def _drill(name, inject, restore, hold=FAULT_S):
     time.sleep(3)
     probe.stop()
     rep = probe.report()
+    figures = (name, hold, leader, _leader() if healed else "?", rep["write_outage_s"], rep["writes_acked"],
+               rep["rows_lost"], rep["two_writable_s"], rep["ro_stale_reads"], rep["ro_reads"], heal_s)
     report("DRILL %s (%d s, leader %s -> %s): write outage %.1f s, %d rows acknowledged, %d lost, "
            "%.1f s with two writable members, %d of %d read-only answers stale, every member streaming "
-           "%.1f s after the fault ended" % (name, hold, leader, _leader() if healed else "?", rep["write_outage_s"],
-                                            rep["writes_acked"], rep["rows_lost"], rep["two_writable_s"],
-                                            rep["ro_stale_reads"], rep["ro_reads"], heal_s))
+           "%.1f s after the fault ended" % figures)
     assert healed, "not every member streams %d s after the fault ended: %s" % (HEAL_BOUND_S + 60, _patroni_list())
     assert heal_s <= HEAL_BOUND_S, "members streamed again only after %.1f s" % heal_s
     assert rep["rows_lost"] == 0, rep

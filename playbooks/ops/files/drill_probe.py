@@ -185,7 +185,7 @@ class Probe:
                     cur.execute("SELECT id FROM %s" % self.table)
                     present = {r[0] for r in cur.fetchall()}
                 conn.close()
-                return sorted({i for i, _ in self.acked} - present)
+                return sorted({row[0] for row in self.acked} - present)
             except psycopg2.Error as e:
                 last = e
                 time.sleep(1)
@@ -193,7 +193,7 @@ class Probe:
 
     def report(self):
         """The figures as a dict (seconds, counts); call after ``stop()``."""
-        times = [self._started] + [at for _, at in self.acked] + [time.time()]
+        times = [self._started] + [row[1] for row in self.acked] + [time.time()]
         gaps = [(b - a, a) for a, b in zip(times, times[1:])]
         outage, outage_at = max(gaps) if gaps else (0.0, self._started)
         two = sorted(self.two_writable)
