@@ -44,6 +44,30 @@ options:
       - Seconds to wait for the connection.
     type: int
     default: 10
+  ssl_mode:
+    description:
+      - libpq C(sslmode) of the connection. V(verify-full) checks the server's certificate against O(ca_cert) and
+        its name against O(login_host); V(prefer) uses TLS when the server offers it, without checking.
+    type: str
+    choices: [disable, allow, prefer, require, verify-ca, verify-full]
+    default: prefer
+  ca_cert:
+    description:
+      - CA certificate (PEM file on the host that runs the module) that signed the server's certificate
+        (libpq C(sslrootcert)). Needed with O(ssl_mode=verify-ca) and O(ssl_mode=verify-full).
+    type: path
+    aliases: [ssl_rootcert]
+  ssl_cert:
+    description:
+      - Client certificate (PEM file) for certificate authentication (libpq C(sslcert)).
+    type: path
+  ssl_key:
+    description:
+      - Private key of O(ssl_cert) (PEM file, readable only by its owner; libpq C(sslkey)).
+    type: path
+notes:
+  - Every server error, while connecting, reading or writing, ends the task as failed with the statement, the
+    server's message and what to check; the result always has C(queries).
 requirements:
   - psycopg2 on the host that runs the module
 '''

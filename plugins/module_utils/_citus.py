@@ -15,7 +15,11 @@ from __future__ import absolute_import, division, print_function
 
 __metaclass__ = type
 
+from ansible_collections.dpg.cluster.plugins.module_utils._postgres import ModuleFailure
+
 MAX_SHARD_COUNT = 64000
+# PostgreSQL truncates identifiers to NAMEDATALEN - 1 bytes (63) without an error.
+MAX_IDENTIFIER_BYTES = 63
 
 SQL_CITUS_VERSION = "SELECT extversion FROM pg_catalog.pg_extension WHERE extname = 'citus'"
 SQL_IS_COORDINATOR = "SELECT pg_catalog.citus_is_coordinator(), pg_catalog.pg_is_in_recovery()"
@@ -68,8 +72,51 @@ SQL_SHARD_OF_VALUE = (
 TABLE_TYPES = ('hash', 'reference', 'local', 'single_shard')
 
 
-class CitusError(Exception):
+class CitusError(ModuleFailure):
     """Bad input or a state the module must not act on; the message says what to do."""
+
+
+def split_identifier(name):
+    """Split a possibly qualified, possibly quoted SQL name into its parts as PostgreSQL reads them.
+
+    ``'Sales."Order Items"'`` -> ``['sales', 'Order Items']`` (unquoted parts fold to lower case,
+    ``""`` inside quotes is one quote). Raises :class:`CitusError` for an unterminated quote, an
+    empty part, or a part longer than 63 bytes, which PostgreSQL would silently truncate (and
+    then act on whichever object has the truncated name).
+    """
+    parts, buf, i, quoted_part = [], [], 0, False
+    text = str(name)
+    while i < len(text):
+        ch = text[i]
+        if ch == '"':
+            end = i + 1
+            while True:
+                end = text.find('"', end)
+                if end < 0:
+                    raise CitusError('%s: unterminated quoted identifier' % name)
+                if text[end + 1:end + 2] == '"':
+                    end += 2
+                    continue
+                break
+            buf.append(text[i + 1:end].replace('""', '"'))
+            quoted_part = True
+            i = end + 1
+        elif ch == '.':
+            parts.append(''.join(buf) if quoted_part else ''.join(buf).strip().lower())
+            buf, quoted_part = [], False
+            i += 1
+        else:
+            buf.append(ch)
+            i += 1
+    parts.append(''.join(buf) if quoted_part else ''.join(buf).strip().lower())
+    for part in parts:
+        if not part:
+            raise CitusError('%s: empty name part' % name)
+        if len(part.encode('utf-8')) > MAX_IDENTIFIER_BYTES:
+            raise CitusError('%s: %r is %d bytes long; PostgreSQL identifiers have at most %d bytes and longer '
+                             'ones are truncated silently, so the module refuses it'
+                             % (name, part, len(part.encode('utf-8')), MAX_IDENTIFIER_BYTES))
+    return parts
 
 
 def table_type(partition):
@@ -166,7 +213,11 @@ class Catalog(object):
                              'primary, the Patroni leader of group 0')
 
     def table(self, name):
-        """dict(oid, schema, name, relkind, qualified) for a table name (quoted as in SQL), or None."""
+        """dict(oid, schema, name, relkind, qualified) for a table name (quoted as in SQL), or None.
+
+        :raises CitusError: for a name PostgreSQL would truncate (:func:`split_identifier`).
+        """
+        split_identifier(name)
         rows = self._rows(SQL_TABLE, (name,))
         if not rows:
             return None
@@ -175,7 +226,12 @@ class Catalog(object):
             quote_ident(schema), quote_ident(rel)))
 
     def column_type(self, oid, column):
-        """(format_type text, type oid) of a column, or None when the table has no such column."""
+        """(format_type text, type oid) of a column, or None when the table has no such column.
+
+        :raises CitusError: for a column name longer than 63 bytes.
+        """
+        if len(str(column).encode('utf-8')) > MAX_IDENTIFIER_BYTES:
+            raise CitusError('column %r is longer than %d bytes: PostgreSQL would truncate it' % (column, MAX_IDENTIFIER_BYTES))
         rows = self._rows(SQL_COLUMN_TYPE, (oid, column))
         return (rows[0][0], rows[0][1]) if rows else None
 

@@ -17,6 +17,7 @@ import json
 
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
+from ansible_collections.dpg.cluster.plugins.module_utils._settings import same_setting
 
 PATRONI_API_ARGSPEC = dict(
     api_url=dict(type='str', default='http://127.0.0.1:8008'),
@@ -99,14 +100,22 @@ class PatroniClient(object):
             except Exception:  # pylint: disable=broad-except
                 raw = b''
         except (URLError, OSError, ValueError) as e:
-            raise PatroniError('cannot reach Patroni at %s%s: %s' % (self.base_url, path, e))
+            raise PatroniError('cannot reach Patroni at %s%s: %s. Check api_url, that Patroni runs there and, with '
+                               'https, ca_path / validate_certs / client_cert' % (self.base_url, path, e))
         text = raw.decode('utf-8', 'replace') if isinstance(raw, bytes) else (raw or '')
         try:
             parsed = json.loads(text) if text else None
         except ValueError:
             parsed = text
         if status not in ok:
-            raise PatroniError('%s %s answered HTTP %s: %s' % (method, path, status, text.strip()[:500]),
+            hint = ''
+            if status == 401:
+                hint = ' -- check api_username / api_password (Patroni restapi.authentication)'
+            elif status == 403:
+                hint = ' -- Patroni refused this client (restapi.allowlist or a client certificate)'
+            elif status >= 500:
+                hint = ' -- Patroni could not do it now; read its log and the cluster state, then re-run'
+            raise PatroniError('%s %s answered HTTP %s: %s%s' % (method, path, status, text.strip()[:500], hint),
                                status=status, body=parsed)
         return status, parsed
 
@@ -182,8 +191,8 @@ def config_patch(current, desired):
 
     Patroni's ``PATCH /config`` deep-merges dicts and deletes keys whose value is null; this
     returns only the keys whose value differs (None deletes a key that exists).
-    Scalars are compared after :func:`_same_value` normalisation, so ``'on'``/``True`` and
-    ``'30'``/``30`` match the way Patroni stores them.
+    Scalars are compared with :func:`_settings.same_setting`, so ``'on'``/``True``,
+    ``'30'``/``30`` and ``4GB``/``4096MB`` match the way Patroni and PostgreSQL store them.
 
     :param current: dict from ``GET /config``.
     :param desired: dict of wanted settings (nested dicts allowed).
@@ -200,7 +209,7 @@ def config_patch(current, desired):
             sub = config_patch(have if isinstance(have, dict) else {}, want)
             if sub or not isinstance(have, dict):
                 patch[key] = sub if isinstance(have, dict) else want
-        elif not _same_value(have, want):
+        elif not same_setting(have, want):
             patch[key] = want
     return patch
 
@@ -218,25 +227,3 @@ def deep_merge(base, patch):
     return out
 
 
-def _same_value(a, b):
-    """Compare two configuration scalars loosely: booleans, numbers and strings alike."""
-    if a == b:
-        return True
-    if a is None or b is None:
-        return False
-    return _canon(a) == _canon(b)
-
-
-def _canon(v):
-    if isinstance(v, bool):
-        return 'on' if v else 'off'
-    s = str(v).strip().lower()
-    if s in ('true', 'on', 'yes'):
-        return 'on'
-    if s in ('false', 'off', 'no'):
-        return 'off'
-    try:
-        f = float(s)
-        return repr(int(f)) if f == int(f) else repr(f)
-    except ValueError:
-        return s

@@ -23,13 +23,15 @@ author:
   - dpg.cluster developers (@dpg-cluster)
 extends_documentation_fragment:
   - dpg.cluster.postgres
+  - dpg.cluster.attributes
+  - dpg.cluster.attributes.actiongroup_postgres
 attributes:
   check_mode:
     support: full
-    description: Validates and reports the statements that would run; runs none.
+    details: Validates and reports the statements that would run; runs none.
   diff_mode:
     support: full
-    description: The table's kind, distribution column, shard count and colocation group before and after.
+    details: The table's kind, distribution column, shard count and colocation group before and after.
 options:
   table:
     description:
@@ -151,7 +153,7 @@ queries:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dpg.cluster.plugins.module_utils import _citus
-from ansible_collections.dpg.cluster.plugins.module_utils._postgres import POSTGRES_ARGSPEC, connect_or_fail, run_statements
+from ansible_collections.dpg.cluster.plugins.module_utils._postgres import POSTGRES_ARGSPEC, run_module, run_statements
 
 
 def _state(partition):
@@ -303,23 +305,19 @@ def main():
     )
     argument_spec.update(POSTGRES_ARGSPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    session = connect_or_fail(module)
-    catalog = _citus.Catalog(session)
-    try:
+    def body(session):
+        catalog = _citus.Catalog(session)
         result, steps = plan(module.params, catalog)
-    except _citus.CitusError as e:
-        session.close()
-        module.fail_json(msg=str(e), queries=session.queries)
-    result['changed'] = bool(steps)
-    if steps:
-        result['diff'] = dict(before=result['before'] or {}, after=result['after'] or {})
-    run_statements(module, session, steps, **dict((k, v) for k, v in result.items() if k != 'changed'))
-    if steps and not module.check_mode:
-        table = catalog.table(result['table'])
-        result['after'] = _state(catalog.partition(table['oid'])) if table else None
-    result['queries'] = session.queries
-    session.close()
-    module.exit_json(**result)
+        result['changed'] = bool(steps)
+        if steps:
+            result['diff'] = dict(before=result['before'] or {}, after=result['after'] or {})
+        run_statements(module, session, steps)
+        if steps and not module.check_mode:
+            table = catalog.table(result['table'])
+            result['after'] = _state(catalog.partition(table['oid'])) if table else None
+        return result
+
+    run_module(module, body)
 
 
 if __name__ == '__main__':

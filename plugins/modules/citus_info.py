@@ -20,13 +20,9 @@ author:
   - dpg.cluster developers (@dpg-cluster)
 extends_documentation_fragment:
   - dpg.cluster.postgres
-attributes:
-  check_mode:
-    support: full
-    description: Reads only; the same in check mode.
-  diff_mode:
-    support: none
-    description: Nothing changes, so there is nothing to diff.
+  - dpg.cluster.attributes
+  - dpg.cluster.attributes.actiongroup_postgres
+  - dpg.cluster.attributes.read_only
 options:
   sizes:
     description:
@@ -86,7 +82,7 @@ bytes_skew_pct:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dpg.cluster.plugins.module_utils import _citus
-from ansible_collections.dpg.cluster.plugins.module_utils._postgres import POSTGRES_ARGSPEC, connect_or_fail
+from ansible_collections.dpg.cluster.plugins.module_utils._postgres import POSTGRES_ARGSPEC, run_module
 
 SQL_BYTES_PER_NODE = (
     "SELECT n.nodename || ':' || n.nodeport, coalesce(sum(sz.size), 0)::bigint "
@@ -116,14 +112,8 @@ def main():
     argument_spec = dict(sizes=dict(type='bool', default=False))
     argument_spec.update(POSTGRES_ARGSPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
-    session = connect_or_fail(module)
-    try:
-        result = collect(_citus.Catalog(session), session, module.params['sizes'])
-    except _citus.CitusError as e:
-        module.fail_json(msg=str(e))
-    finally:
-        session.close()
-    module.exit_json(changed=False, **result)
+    run_module(module, lambda session: dict(changed=False, **collect(_citus.Catalog(session), session,
+                                                                     module.params['sizes'])))
 
 
 if __name__ == '__main__':

@@ -23,13 +23,9 @@ author:
   - dpg.cluster developers (@dpg-cluster)
 extends_documentation_fragment:
   - dpg.cluster.postgres
-attributes:
-  check_mode:
-    support: full
-    description: Reads only.
-  diff_mode:
-    support: none
-    description: Nothing changes.
+  - dpg.cluster.attributes
+  - dpg.cluster.attributes.actiongroup_postgres
+  - dpg.cluster.attributes.read_only
 options:
   schemas:
     description:
@@ -77,7 +73,7 @@ tables:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dpg.cluster.plugins.module_utils import _migration
-from ansible_collections.dpg.cluster.plugins.module_utils._postgres import POSTGRES_ARGSPEC, connect_or_fail
+from ansible_collections.dpg.cluster.plugins.module_utils._postgres import POSTGRES_ARGSPEC, ModuleFailure, run_module
 
 
 def main():
@@ -96,22 +92,20 @@ def main():
                 override.get('type', 'hash') == 'hash' and not override.get('distribution_column')):
             module.fail_json(msg='overrides[%s] must be a dict with type hash (and distribution_column), reference or '
                                  'local' % name)
-    session = connect_or_fail(module)
-    rows = session.execute(_migration.SQL_TABLES, (p['schemas'],), record=False)
-    tables = [dict(name='%s.%s' % (r[0], r[1]), rows=int(r[3]), primary_key=list(r[4] or []), columns=list(r[5] or []))
-              for r in rows]
-    if not tables:
-        session.close()
-        module.fail_json(msg='no table in schemas %s of database %s' % (', '.join(p['schemas']), p['login_db']))
-    unknown = sorted(set(p['overrides']) - set(t['name'] for t in tables))
-    if unknown:
-        session.close()
-        module.fail_json(msg='overrides name tables that are not in those schemas: %s' % ', '.join(unknown))
-    fks = [(r[0], r[1], list(r[2] or [])) for r in session.execute(_migration.SQL_FOREIGN_KEYS, (p['schemas'],),
-                                                                   record=False)]
-    session.close()
-    result = _migration.propose(tables, fks, p['reference_max_rows'], p['overrides'])
-    module.exit_json(changed=False, **result)
+    def body(session):
+        rows = session.execute(_migration.SQL_TABLES, (p['schemas'],), record=False)
+        tables = [dict(name='%s.%s' % (r[0], r[1]), rows=int(r[3]), primary_key=list(r[4] or []),
+                       columns=list(r[5] or [])) for r in rows]
+        if not tables:
+            raise ModuleFailure('no table in schemas %s of database %s' % (', '.join(p['schemas']), p['login_db']))
+        unknown = sorted(set(p['overrides']) - set(t['name'] for t in tables))
+        if unknown:
+            raise ModuleFailure('overrides name tables that are not in those schemas: %s' % ', '.join(unknown))
+        fks = [(r[0], r[1], list(r[2] or []))
+               for r in session.execute(_migration.SQL_FOREIGN_KEYS, (p['schemas'],), record=False)]
+        return dict(changed=False, **_migration.propose(tables, fks, p['reference_max_rows'], p['overrides']))
+
+    run_module(module, body)
 
 
 if __name__ == '__main__':

@@ -22,13 +22,15 @@ author:
   - dpg.cluster developers (@dpg-cluster)
 extends_documentation_fragment:
   - dpg.cluster.postgres
+  - dpg.cluster.attributes
+  - dpg.cluster.attributes.actiongroup_postgres
 attributes:
   check_mode:
     support: full
-    description: Reports the statements that would run; runs none.
+    details: Reports the statements that would run; runs none.
   diff_mode:
     support: full
-    description: The node's row (isactive, shouldhaveshards, placements) before and after.
+    details: The node's row (isactive, shouldhaveshards, placements) before and after.
 options:
   node_name:
     description:
@@ -116,7 +118,7 @@ queries:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dpg.cluster.plugins.module_utils import _citus
-from ansible_collections.dpg.cluster.plugins.module_utils._postgres import POSTGRES_ARGSPEC, connect_or_fail, run_statements
+from ansible_collections.dpg.cluster.plugins.module_utils._postgres import POSTGRES_ARGSPEC, run_module, run_statements
 
 DRAIN = ('SELECT pg_catalog.citus_drain_node(%s, %s, shard_transfer_mode => %s::citus.shard_transfer_mode, '
          'rebalance_strategy => %s)')
@@ -184,20 +186,17 @@ def main():
     p = module.params
     if not 1 <= p['node_port'] <= 65535:
         module.fail_json(msg='node_port must be 1-65535, got %s' % p['node_port'])
-    session = connect_or_fail(module)
-    catalog = _citus.Catalog(session)
-    try:
+    def body(session):
+        catalog = _citus.Catalog(session)
         before, steps = plan(p, catalog)
-    except _citus.CitusError as e:
-        session.close()
-        module.fail_json(msg=str(e))
-    run_statements(module, session, steps)
-    after = before if module.check_mode else _row(catalog, p['node_name'], p['node_port'])
-    result = dict(changed=bool(steps), node=after, queries=session.queries)
-    if steps:
-        result['diff'] = dict(before=before or {}, after=after or {})
-    session.close()
-    module.exit_json(**result)
+        run_statements(module, session, steps)
+        after = before if module.check_mode else _row(catalog, p['node_name'], p['node_port'])
+        result = dict(changed=bool(steps), node=after)
+        if steps:
+            result['diff'] = dict(before=before or {}, after=after or {})
+        return result
+
+    run_module(module, body)
 
 
 if __name__ == '__main__':

@@ -20,13 +20,15 @@ author:
   - dpg.cluster developers (@dpg-cluster)
 extends_documentation_fragment:
   - dpg.cluster.postgres
+  - dpg.cluster.attributes
+  - dpg.cluster.attributes.actiongroup_postgres
 attributes:
   check_mode:
     support: full
-    description: Returns the plan only.
+    details: Returns the plan only.
   diff_mode:
     support: full
-    description: Shard placements per node before and after.
+    details: Shard placements per node before and after.
 options:
   strategy:
     description:
@@ -121,7 +123,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dpg.cluster.plugins.module_utils import _citus
-from ansible_collections.dpg.cluster.plugins.module_utils._postgres import POSTGRES_ARGSPEC, DatabaseError, connect_or_fail
+from ansible_collections.dpg.cluster.plugins.module_utils._postgres import POSTGRES_ARGSPEC, ModuleFailure, run_module
 
 SQL_PLAN = ("SELECT table_name::text, shardid, shard_size, sourcename, sourceport, targetname, targetport "
             "FROM pg_catalog.get_rebalance_table_shards_plan(rebalance_strategy => %s, drain_only => %s)")
@@ -138,6 +140,56 @@ def worker_skew(catalog, per_node):
     return _citus.skew(dict((k, per_node.get(k, 0)) for k in workers))
 
 
+def rebalance(module, session):
+    """Plan, start and (with wait) follow one rebalance job; the module's result dict.
+
+    :raises ModuleFailure: a job already running, a job that failed, was cancelled or outlived
+        wait_timeout (seconds); server errors propagate to the frame.
+    """
+    p = module.params
+    catalog = _citus.Catalog(session)
+    catalog.require_coordinator()
+    started = time.time()
+    before = catalog.placements_per_node()
+    result = dict(changed=False, job_id=None, state=None, shards_per_node_before=before, shards_per_node_after=before,
+                  skew_before_pct=worker_skew(catalog, before))
+    running = [r for r in session.execute(SQL_STATUS, record=False) if r[1] not in DONE]
+    if running:
+        raise ModuleFailure('rebalance job %s is already %s: wait for it (SELECT citus_rebalance_wait()) or '
+                            'cancel it (citus_rebalance_stop()) first' % (running[0][0], running[0][1]))
+    rows = session.execute(SQL_PLAN, (p['strategy'], p['drain_only']))
+    result['plan'] = [dict(table_name=r[0], shardid=r[1], shard_size=r[2], source='%s:%s' % (r[3], r[4]),
+                           target='%s:%s' % (r[5], r[6])) for r in rows]
+    if result['plan']:
+        result['changed'] = True
+        args = (p['strategy'], p['drain_only'], p['shard_transfer_mode'])
+        if module.check_mode:
+            session.queries.append(session.render(SQL_START, args))
+        else:
+            result['job_id'] = session.execute(SQL_START, args)[0][0]
+            result['state'] = 'scheduled'
+            deadline = time.time() + p['wait_timeout']
+            while p['wait'] and result['job_id'] is not None:
+                status = [r for r in session.execute(SQL_STATUS, record=False) if r[0] == result['job_id']]
+                result['state'] = status[0][1] if status else 'finished'
+                if result['state'] in DONE:
+                    break
+                if time.time() > deadline:
+                    raise ModuleFailure('rebalance job %s still %s after %ss'
+                                        % (result['job_id'], result['state'], p['wait_timeout']), **result)
+                time.sleep(p['poll_interval'])
+            if result['state'] in ('failed', 'cancelled'):
+                raise ModuleFailure('rebalance job %s %s; see citus_rebalance_status()'
+                                    % (result['job_id'], result['state']))
+            result['shards_per_node_after'] = catalog.placements_per_node()
+    result['skew_after_pct'] = worker_skew(catalog, result['shards_per_node_after']) if not module.check_mode \
+        else result['skew_before_pct']
+    if result['changed']:
+        result['diff'] = dict(before=before, after=result['shards_per_node_after'])
+    result['elapsed'] = round(time.time() - started, 3)
+    return result
+
+
 def main():
     argument_spec = dict(
         strategy=dict(type='str'),
@@ -152,59 +204,7 @@ def main():
     p = module.params
     if p['wait_timeout'] <= 0 or p['poll_interval'] <= 0:
         module.fail_json(msg='wait_timeout and poll_interval must be positive seconds')
-    session = connect_or_fail(module)
-    catalog = _citus.Catalog(session)
-    try:
-        catalog.require_coordinator()
-    except _citus.CitusError as e:
-        module.fail_json(msg=str(e))
-    started = time.time()
-    before = catalog.placements_per_node()
-    result = dict(changed=False, job_id=None, state=None, shards_per_node_before=before, shards_per_node_after=before,
-                  skew_before_pct=worker_skew(catalog, before), queries=[])
-    try:
-        running = [r for r in session.execute(SQL_STATUS, record=False) if r[1] not in DONE]
-        if running:
-            module.fail_json(msg='rebalance job %s is already %s: wait for it (SELECT citus_rebalance_wait()) or '
-                                 'cancel it (citus_rebalance_stop()) first' % (running[0][0], running[0][1]))
-        rows = session.execute(SQL_PLAN, (p['strategy'], p['drain_only']))
-    except DatabaseError as e:
-        module.fail_json(msg='cannot plan the rebalance: %s' % str(e).strip(), queries=session.queries)
-    result['plan'] = [dict(table_name=r[0], shardid=r[1], shard_size=r[2], source='%s:%s' % (r[3], r[4]),
-                           target='%s:%s' % (r[5], r[6])) for r in rows]
-    if result['plan']:
-        result['changed'] = True
-        args = (p['strategy'], p['drain_only'], p['shard_transfer_mode'])
-        if module.check_mode:
-            session.queries.append(session.render(SQL_START, args))
-        else:
-            try:
-                result['job_id'] = session.execute(SQL_START, args)[0][0]
-                result['state'] = 'scheduled'
-                deadline = time.time() + p['wait_timeout']
-                while p['wait'] and result['job_id'] is not None:
-                    status = [r for r in session.execute(SQL_STATUS, record=False) if r[0] == result['job_id']]
-                    result['state'] = status[0][1] if status else 'finished'
-                    if result['state'] in DONE:
-                        break
-                    if time.time() > deadline:
-                        module.fail_json(msg='rebalance job %s still %s after %ss'
-                                         % (result['job_id'], result['state'], p['wait_timeout']), **result)
-                    time.sleep(p['poll_interval'])
-            except DatabaseError as e:
-                module.fail_json(msg='rebalance failed: %s' % str(e).strip(), queries=session.queries)
-            if result['state'] in ('failed', 'cancelled'):
-                module.fail_json(msg='rebalance job %s %s; see citus_rebalance_status()' % (result['job_id'], result['state']),
-                                 queries=session.queries)
-            result['shards_per_node_after'] = catalog.placements_per_node()
-    result['skew_after_pct'] = worker_skew(catalog, result['shards_per_node_after']) if not module.check_mode \
-        else result['skew_before_pct']
-    if result['changed']:
-        result['diff'] = dict(before=before, after=result['shards_per_node_after'])
-    result['queries'] = session.queries
-    result['elapsed'] = round(time.time() - started, 3)
-    session.close()
-    module.exit_json(**result)
+    run_module(module, lambda session: rebalance(module, session))
 
 
 if __name__ == '__main__':

@@ -19,13 +19,15 @@ author:
   - dpg.cluster developers (@dpg-cluster)
 extends_documentation_fragment:
   - dpg.cluster.postgres
+  - dpg.cluster.attributes
+  - dpg.cluster.attributes.actiongroup_postgres
 attributes:
   check_mode:
     support: full
-    description: Reports the statement that would run; runs none.
+    details: Reports the statement that would run; runs none.
   diff_mode:
     support: full
-    description: The tenant's shard before and after.
+    details: The tenant's shard before and after.
 options:
   table:
     description:
@@ -83,7 +85,7 @@ queries:
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dpg.cluster.plugins.module_utils import _citus
 from ansible_collections.dpg.cluster.plugins.module_utils._postgres import (
-    POSTGRES_ARGSPEC, DatabaseError, connect_or_fail, run_statements)
+    POSTGRES_ARGSPEC, DatabaseError, ModuleFailure, run_module, run_statements)
 
 ISOLATE = ('SELECT pg_catalog.isolate_tenant_to_new_shard(%s::oid::regclass, {value}, cascade_option => %s, '
            'shard_transfer_mode => %s::citus.shard_transfer_mode)')
@@ -106,9 +108,9 @@ def main():
     argument_spec.update(POSTGRES_ARGSPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
-    session = connect_or_fail(module)
-    catalog = _citus.Catalog(session)
-    try:
+
+    def body(session):
+        catalog = _citus.Catalog(session)
         catalog.require_coordinator()
         table = catalog.table(p['table'])
         if table is None:
@@ -118,32 +120,29 @@ def main():
             raise _citus.CitusError('%s is not hash-distributed: only a hash-distributed table has tenants to isolate'
                                     % table['qualified'])
         coltype = catalog.column_type(table['oid'], part['distribution_column'])
-    except _citus.CitusError as e:
-        session.close()
-        module.fail_json(msg=str(e))
-    # The value is a bound parameter; the cast names the column's type as format_type() spells it
-    # (from the catalog, quoted by PostgreSQL), so the function sees the distribution column's type.
-    value_sql = '%s::' + coltype[0]
-    try:
-        before = tenant_shard(session, table['oid'], value_sql, p['tenant'])
-    except DatabaseError as e:
-        session.close()
-        module.fail_json(msg='%r is not a valid %s value for %s: %s'
-                         % (p['tenant'], coltype[0], table['qualified'], str(e).strip()))
-    result = dict(changed=False, shard_before=before, shard_after=before, isolated=before['min'] == before['max'])
-    if not result['isolated']:
-        stmt = ISOLATE.format(value=value_sql)
-        args = (table['oid'], p['tenant'], 'CASCADE' if p['cascade'] else '', p['shard_transfer_mode'])
-        result['changed'] = True
-        run_statements(module, session, [(stmt, args)])
-        if not module.check_mode:
-            result['shard_after'] = tenant_shard(session, table['oid'], value_sql, p['tenant'])
-            result['isolated'] = result['shard_after']['min'] == result['shard_after']['max']
-        result['diff'] = dict(before=before, after=result['shard_after'])
-    result['queries'] = session.queries
-    session.close()
-    module.exit_json(**result)
+        # The value is a bound parameter; the cast names the column's type as format_type() spells it
+        # (from the catalog, quoted by PostgreSQL), so the function sees the distribution column's type.
+        value_sql = '%s::' + coltype[0]
+        try:
+            before = tenant_shard(session, table['oid'], value_sql, p['tenant'])
+        except DatabaseError as e:
+            if getattr(e, 'pgcode', None) and e.pgcode.startswith('22'):
+                raise ModuleFailure('%r is not a valid %s value for %s: %s'
+                                    % (p['tenant'], coltype[0], table['qualified'], str(e).strip()))
+            raise
+        result = dict(changed=False, shard_before=before, shard_after=before, isolated=before['min'] == before['max'])
+        if not result['isolated']:
+            stmt = ISOLATE.format(value=value_sql)
+            args = (table['oid'], p['tenant'], 'CASCADE' if p['cascade'] else '', p['shard_transfer_mode'])
+            result['changed'] = True
+            run_statements(module, session, [(stmt, args)])
+            if not module.check_mode:
+                result['shard_after'] = tenant_shard(session, table['oid'], value_sql, p['tenant'])
+                result['isolated'] = result['shard_after']['min'] == result['shard_after']['max']
+            result['diff'] = dict(before=before, after=result['shard_after'])
+        return result
 
+    run_module(module, body)
 
 if __name__ == '__main__':
     main()

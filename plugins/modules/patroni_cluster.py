@@ -25,13 +25,15 @@ author:
   - dpg.cluster developers (@dpg-cluster)
 extends_documentation_fragment:
   - dpg.cluster.patroni
+  - dpg.cluster.attributes
+  - dpg.cluster.attributes.actiongroup_patroni
 attributes:
   check_mode:
     support: full
-    description: No request other than GET is sent in check mode; the result says what would change.
+    details: No request other than GET is sent in check mode; the result says what would change.
   diff_mode:
     support: full
-    description: Shows the leader, the pause state or the dynamic configuration before and after.
+    details: Shows the leader, the pause state or the dynamic configuration before and after.
 options:
   operation:
     description:

@@ -9,28 +9,24 @@ __metaclass__ = type
 
 DOCUMENTATION = r'''
 module: pg_tune
-short_description: Compute PostgreSQL settings from the host's resources and apply them
+short_description: Compute PostgreSQL settings from the host's resources
 version_added: 0.1.0
 description:
   - Computes settings with PGTune's formulas from memory, CPUs, storage, workload profile, connections
     and PostgreSQL version, and returns each value with the reason for it.
   - Memory is the cgroup limit when one is set and lower than the host's memory (containers), not the host's.
-  - With O(apply=patroni) the settings go into Patroni's dynamic configuration (PATCH /config) for the whole
-    cluster; with O(apply=alter_system) they go into postgresql.auto.conf with ALTER SYSTEM followed by a reload.
-  - Returns the settings that changed and need a PostgreSQL restart to take effect.
+  - Only computes; it changes nothing. Apply the result with M(dpg.cluster.patroni_cluster) (O(dpg.cluster.patroni_cluster#module:operation=configure),
+    the whole Patroni cluster) or M(community.postgresql.postgresql_alter_system) (one server), as
+    C(playbooks/tuning.yml) does; both compare values with units normalised (C(4GB) = C(4096MB)).
+  - Returns which settings take effect only after a PostgreSQL restart.
   - Never emits C(wal_level=minimal) or C(max_wal_senders=0) (PGTune's desktop type), which would break replication.
 author:
   - dpg.cluster developers (@dpg-cluster)
 extends_documentation_fragment:
-  - dpg.cluster.patroni
   - dpg.cluster.postgres
-attributes:
-  check_mode:
-    support: full
-    description: Computes and diffs; sends no PATCH and runs no ALTER SYSTEM.
-  diff_mode:
-    support: full
-    description: The managed settings before and after.
+  - dpg.cluster.attributes
+  - dpg.cluster.attributes.actiongroup_postgres
+  - dpg.cluster.attributes.read_only
 options:
   memory_mb:
     description:
@@ -50,8 +46,8 @@ options:
   profile:
     description:
       - Workload profile. PGTune's types, or the seeds' modes C(read-heavy) (web) and C(write-heavy) (oltp).
-      - C(auto) reads pg_stat_database through the login options and picks oltp, web or mixed from the share of
-        written rows.
+      - C(auto) reads pg_stat_database through the login options (the only case in which the module connects)
+        and picks oltp, web or mixed from the share of written rows.
     type: str
     choices: [web, oltp, dw, desktop, mixed, read-heavy, write-heavy, auto]
     default: mixed
@@ -76,35 +72,30 @@ options:
     type: list
     elements: str
     default: []
-  apply:
-    description:
-      - Where to apply the settings. C(none) only computes.
-    type: str
-    choices: [none, patroni, alter_system]
-    default: none
 '''
 
 EXAMPLES = r'''
-- name: Show what PGTune would set for this host
-  dpg.cluster.pg_tune:
-    profile: read-heavy
-    storage: nvme
-  register: tune
-
-- name: Apply write-heavy settings to the whole Patroni cluster, 150 server connections behind PgBouncer
+- name: Compute write-heavy settings, 150 server connections behind PgBouncer
   dpg.cluster.pg_tune:
     profile: write-heavy
     max_connections: 150
-    apply: patroni
+  register: tune
+
+- name: Keep them in the Patroni cluster's dynamic configuration
+  dpg.cluster.patroni_cluster:
+    operation: configure
+    config:
+      postgresql:
+        parameters: "{{ tune.settings }}"
     api_username: patroni
     api_password: "{{ patroni_restapi_password }}"
   run_once: true
 
-- name: Tune a standalone server with ALTER SYSTEM
-  dpg.cluster.pg_tune:
-    profile: mixed
-    apply: alter_system
-    login_unix_socket: /var/run/postgresql
+- name: Or write them into one server's postgresql.auto.conf
+  community.postgresql.postgresql_alter_system:
+    param: "{{ item.key }}"
+    value: "{{ item.value }}"
+  loop: "{{ tune.settings | dict2items }}"
   become: true
   become_user: postgres
 '''
@@ -141,23 +132,14 @@ cpus:
   description: CPUs used for the computation.
   returned: always
   type: int
-changed_settings:
-  description: Names of settings whose applied value differs from the computed one.
-  returned: always
-  type: list
-  elements: str
 restart_required:
-  description: Names among RV(changed_settings) that take effect only after a PostgreSQL restart.
+  description: Names among RV(settings) that take effect only after a PostgreSQL restart (postmaster context).
   returned: always
   type: list
   elements: str
+  sample: [shared_buffers, max_connections]
 queries:
-  description: SQL run (or, in check mode, that would run).
-  returned: always
-  type: list
-  elements: str
-requests:
-  description: Patroni REST requests sent.
+  description: SQL run (only with O(profile=auto)).
   returned: always
   type: list
   elements: str
@@ -167,10 +149,7 @@ import os
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dpg.cluster.plugins.module_utils import _tune
-from ansible_collections.dpg.cluster.plugins.module_utils._patroni import (
-    PATRONI_API_ARGSPEC, PatroniClient, PatroniError, config_patch)
-from ansible_collections.dpg.cluster.plugins.module_utils._postgres import (
-    POSTGRES_ARGSPEC, alter_system_statement, connect_or_fail)
+from ansible_collections.dpg.cluster.plugins.module_utils._postgres import POSTGRES_ARGSPEC, ModuleFailure, run_module
 
 
 def _read(path):
@@ -207,19 +186,43 @@ def detect_cpus():
         return os.cpu_count() or 1
 
 
-def _same(name, a, b):
-    """Compare a computed value with an applied one (memory units normalised)."""
-    if a is None or b is None:
-        return a == b
-    sa, sb = str(a).strip(), str(b).strip()
-    if sa == sb:
-        return True
+SQL_WRITE_STATS = ('SELECT coalesce(sum(tup_fetched), 0), coalesce(sum(tup_inserted), 0), '
+                   'coalesce(sum(tup_updated), 0), coalesce(sum(tup_deleted), 0) FROM pg_catalog.pg_stat_database')
+
+
+def tune(p, session):
+    """The module's result for params ``p``; ``session`` is None unless profile is auto.
+
+    :raises ModuleFailure: memory that cannot be read, or PGTune refusing the inputs.
+    """
+    if p['memory_mb']:
+        memory_kb, memory_source = p['memory_mb'] * 1024, 'given'
+    else:
+        try:
+            memory_kb, memory_source = detect_memory_kb()
+        except ValueError as e:
+            raise ModuleFailure(str(e))
+    cpus = p['cpus'] or detect_cpus()
+    profile_reason = 'given'
+    if p['profile'] == 'auto':
+        rows = session.execute(SQL_WRITE_STATS)
+        stats = dict(zip(('tup_fetched', 'tup_inserted', 'tup_updated', 'tup_deleted'), rows[0]))
+        db_type, profile_reason = _tune.choose_profile(stats)
+    else:
+        db_type = _tune.resolve_profile(p['profile'])
     try:
-        if any(sa.endswith(u) for u in ('kB', 'MB', 'GB', 'TB')) or any(sb.endswith(u) for u in ('kB', 'MB', 'GB', 'TB')):
-            return _tune.parse_size_kb(sa) == _tune.parse_size_kb(sb)
-        return float(sa) == float(sb)
-    except ValueError:
-        return sa.lower() == sb.lower()
+        computed = _tune.compute(memory_kb, cpus, db_type, p['storage'], p['max_connections'], p['postgresql_version'])
+    except ValueError as e:
+        raise ModuleFailure(str(e))
+    for name in p['exclude']:
+        computed.pop(name, None)
+    for name, value in p['overrides'].items():
+        computed[name] = (str(value), 'override')
+    settings = dict((k, v[0]) for k, v in computed.items())
+    return dict(changed=False, settings=settings, reasons=dict((k, v[1]) for k, v in computed.items()),
+                profile=db_type, profile_reason=profile_reason, memory_mb=memory_kb // 1024,
+                memory_source=memory_source, cpus=cpus,
+                restart_required=sorted(k for k in settings if k in _tune.RESTART_SETTINGS))
 
 
 def main():
@@ -233,117 +236,16 @@ def main():
         postgresql_version=dict(type='int', default=17),
         overrides=dict(type='dict', default={}),
         exclude=dict(type='list', elements='str', default=[]),
-        apply=dict(type='str', default='none', choices=['none', 'patroni', 'alter_system']),
     )
-    argument_spec.update(PATRONI_API_ARGSPEC)
     argument_spec.update(POSTGRES_ARGSPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
     p = module.params
-
     for name in ('memory_mb', 'cpus', 'max_connections'):
         if p[name] is not None and p[name] <= 0:
             module.fail_json(msg='%s must be a positive integer, got %s' % (name, p[name]))
     if p['postgresql_version'] < 10:
         module.fail_json(msg='postgresql_version %s is not supported: use 10 or newer' % p['postgresql_version'])
-    if p['apply'] == 'patroni' and not module.check_mode and not (p['api_username'] and p['api_password']):
-        module.fail_json(msg='apply=patroni needs api_username and api_password (Patroni restapi.authentication)')
-
-    session = None
-    if p['apply'] == 'alter_system' or p['profile'] == 'auto':
-        session = connect_or_fail(module)
-
-    if p['memory_mb']:
-        memory_kb, memory_source = p['memory_mb'] * 1024, 'given'
-    else:
-        try:
-            memory_kb, memory_source = detect_memory_kb()
-        except ValueError as e:
-            module.fail_json(msg=str(e))
-    cpus = p['cpus'] or detect_cpus()
-
-    profile_reason = 'given'
-    if p['profile'] == 'auto':
-        rows = session.execute(
-            'SELECT coalesce(sum(tup_fetched), 0), coalesce(sum(tup_inserted), 0), '
-            'coalesce(sum(tup_updated), 0), coalesce(sum(tup_deleted), 0) FROM pg_catalog.pg_stat_database')
-        stats = dict(zip(('tup_fetched', 'tup_inserted', 'tup_updated', 'tup_deleted'), rows[0]))
-        db_type, profile_reason = _tune.choose_profile(stats)
-    else:
-        db_type = _tune.resolve_profile(p['profile'])
-
-    try:
-        computed = _tune.compute(memory_kb, cpus, db_type, p['storage'], p['max_connections'], p['postgresql_version'])
-    except ValueError as e:
-        module.fail_json(msg=str(e))
-    for name in p['exclude']:
-        computed.pop(name, None)
-    for name, value in p['overrides'].items():
-        computed[name] = (str(value), 'override')
-    settings = dict((k, v[0]) for k, v in computed.items())
-    reasons = dict((k, v[1]) for k, v in computed.items())
-
-    result = dict(changed=False, settings=settings, reasons=reasons, profile=db_type,
-                  profile_reason=profile_reason, memory_mb=memory_kb // 1024, memory_source=memory_source,
-                  cpus=cpus, changed_settings=[], restart_required=[], queries=[], requests=[])
-
-    if p['apply'] == 'patroni':
-        client = PatroniClient.from_module(module)
-        try:
-            current = client.config()
-        except PatroniError as e:
-            module.fail_json(msg=str(e), requests=client.requests)
-        params = (current.get('postgresql') or {}).get('parameters') or {}
-        changed = sorted(k for k, v in settings.items() if not _same(k, v, params.get(k)))
-        patch = config_patch(current, {'postgresql': {'parameters': dict((k, settings[k]) for k in changed)}})
-        result['changed_settings'] = changed
-        result['restart_required'] = [k for k in changed if k in _tune.RESTART_SETTINGS]
-        if changed:
-            result['changed'] = True
-            result['diff'] = dict(before=dict((k, params.get(k)) for k in changed),
-                                  after=dict((k, settings[k]) for k in changed))
-            if not module.check_mode and patch:
-                try:
-                    client.request('PATCH', '/config', patch)
-                except PatroniError as e:
-                    module.fail_json(msg='PATCH /config refused: %s' % e, requests=client.requests)
-        result['requests'] = client.requests
-
-    elif p['apply'] == 'alter_system':
-        known = dict((r[0], r[1]) for r in session.execute(
-            'SELECT name, context FROM pg_catalog.pg_settings WHERE name = ANY(%s)', (list(settings),), record=False))
-        unknown = sorted(set(settings) - set(known))
-        if unknown:
-            module.fail_json(msg='this server has no setting named %s: remove it from overrides or exclude it'
-                                 % ', '.join(unknown))
-        configured = dict(session.execute(
-            "SELECT name, setting FROM pg_catalog.pg_file_settings "
-            "WHERE sourcefile LIKE %s AND error IS NULL ORDER BY seqno", ('%postgresql.auto.conf',), record=False))
-        running = dict(session.execute(
-            'SELECT name, current_setting(name) FROM pg_catalog.pg_settings WHERE name = ANY(%s)',
-            (list(settings),), record=False))
-        before = dict((k, configured.get(k, running.get(k))) for k in settings)
-        changed = sorted(k for k in settings if not _same(k, settings[k], before[k]))
-        result['changed_settings'] = changed
-        result['restart_required'] = [k for k in changed if known.get(k) == 'postmaster']
-        for k in changed:
-            stmt = alter_system_statement(k)
-            if module.check_mode:
-                result['queries'].append(session.render(stmt, (settings[k],)))
-            else:
-                session.execute(stmt, (settings[k],))
-        if changed:
-            result['changed'] = True
-            result['diff'] = dict(before=dict((k, before[k]) for k in changed),
-                                  after=dict((k, settings[k]) for k in changed))
-            if module.check_mode:
-                result['queries'].append('SELECT pg_catalog.pg_reload_conf()')
-            else:
-                session.execute('SELECT pg_catalog.pg_reload_conf()')
-    if session is not None:
-        result['queries'] = session.queries + [q for q in result['queries'] if q not in session.queries]
-        session.close()
-    module.exit_json(**result)
-
+    run_module(module, lambda session: tune(p, session), connect=p['profile'] == 'auto')
 
 if __name__ == '__main__':
     main()

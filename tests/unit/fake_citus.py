@@ -10,8 +10,9 @@ rebalancer) change that state, so a second module run sees what the first one di
 import re
 
 import psycopg2
+import psycopg2.errors
 
-from ansible_collections.dpg.cluster.plugins.module_utils import _citus
+from ansible_collections.dpg.cluster.plugins.module_utils import _citus, _migration
 
 TYPES = {"bigint": 20, "integer": 23, "text": 25, "uuid": 2950}
 
@@ -63,6 +64,12 @@ class FakeCitus:
         self.executed = []
         self.queries = []
         self.fail_on = None  # substring of a statement that raises
+        self.refuse_login = False  # connect() raises as for a wrong password
+        self.lose_connection_at = None  # the Nth statement (1-based) of a session finds the server gone
+        self.timeout_at = None  # the Nth statement is cancelled by statement_timeout
+        self.statements = 0
+        self.current = None
+        self.write_stats = (100, 1, 1, 1)  # tup_fetched, inserted, updated, deleted
         self.rebalance_plan = []  # rows of get_rebalance_table_shards_plan()
         self.rebalance_jobs = []  # rows of citus_rebalance_status(): (job_id, state, details)
         self.rebalance_final_state = "finished"
@@ -121,22 +128,40 @@ class FakeCitus:
             raise psycopg2.InterfaceError("connection already closed")
         if args is None:
             return query
-        return query.replace("%s", "{}").format(*[repr(a) for a in args])
+        pieces = query.split("%s")
+        out = [pieces[0]]
+        for arg, piece in zip(args, pieces[1:]):
+            out.append(repr(arg) + piece)
+        return "".join(out)
 
     def close(self):
         self.closed = True
 
-    def connect(self, module=None):
-        """What connect_or_fail returns in tests: the same server, a fresh (open) connection."""
+    def connect(self, params=None):
+        """What _postgres.Session(params) returns in tests: the same server, a fresh (open) connection.
+
+        ``refuse_login`` makes it raise as libpq does for a wrong password.
+        """
+        if self.refuse_login:
+            raise FakeError('FATAL:  password authentication failed for user "postgres"')
         self.closed = False
+        self.statements = 0
         return self
 
     def execute(self, query, args=None, record=True):
         if self.closed:
             raise psycopg2.InterfaceError("connection already closed")
         query = str(query)
+        self.current = self.render(query, args)
         if record:
-            self.queries.append(self.render(query, args))
+            self.queries.append(self.current)
+        self.statements += 1
+        if self.lose_connection_at and self.statements >= self.lose_connection_at:
+            self.closed = True
+            raise LostConnection("server closed the connection unexpectedly\n\tThis probably means the server "
+                                 "terminated abnormally")
+        if self.timeout_at and self.statements == self.timeout_at:
+            raise StatementTimeout("canceling statement due to statement timeout")
         if query == _citus.SQL_CITUS_VERSION:
             return [("13.2-1",)] if self.citus else []
         if query == _citus.SQL_IS_COORDINATOR:
@@ -182,9 +207,18 @@ class FakeCitus:
             return list(self.rebalance_jobs)
         if "get_shard_id_for_distribution_column" in query:
             if self.bad_value and args[1] == self.bad_value:
-                raise FakeError('invalid input syntax for type bigint: "%s"' % args[1])
+                raise BadValue('invalid input syntax for type bigint: "%s"' % args[1])
             low, high, shardid = self.tenant_shards.get(args[1], ("-268435456", "-134217729", 102008))
             return [(shardid, low, high)]
+        if re.match(r"^SELECT [0-9]+$", query):
+            return [(int(query.split()[1]),)]
+        if query == _migration.SQL_TABLES:
+            return [(key[0], key[1], t["oid"], 1000, ["id"], ["id", "v"]) for key, t in sorted(self.tables.items())
+                    if key[0] in args[0]]
+        if query == _migration.SQL_FOREIGN_KEYS:
+            return []
+        if "pg_stat_database" in query:
+            return [self.write_stats]
         if "citus_shard_sizes" in query:
             return sorted(self.bytes_per_node.items())
         return self._call(query, args)
@@ -284,3 +318,17 @@ class FakeCitus:
 
 class FakeError(psycopg2.Error):
     """An error as psycopg2 raises it."""
+
+
+class LostConnection(psycopg2.OperationalError):
+    """psycopg2's error when the server goes away mid-session (no SQLSTATE)."""
+
+
+class StatementTimeout(psycopg2.errors.QueryCanceled):
+    """psycopg2's error for statement_timeout (SQLSTATE 57014)."""
+    pgcode = "57014"
+
+
+class BadValue(psycopg2.errors.InvalidTextRepresentation):
+    """psycopg2's error for a value of the wrong type (SQLSTATE 22P02)."""
+    pgcode = "22P02"

@@ -2,10 +2,11 @@
 
 import pytest
 
+from ansible_collections.dpg.cluster.plugins.module_utils import _postgres
 from ansible_collections.dpg.cluster.plugins.modules import citus_distributed_table as mod
 
-from .fake_citus import FakeCitus
-from .helpers import run_module
+from tests.unit.fake_citus import FakeCitus
+from tests.unit.helpers import run_module
 
 
 @pytest.fixture
@@ -15,7 +16,7 @@ def citus(monkeypatch):
     fake.add_table("distributed.events", {"event_id": "bigint", "user_id": "bigint", "tenant": "uuid"})
     fake.add_table("reference.country_codes", {"code": "text"})
     fake.add_table('"Odd; Schema"."ta""ble"', {"Id": "bigint"})
-    monkeypatch.setattr(mod, "connect_or_fail", fake.connect)
+    monkeypatch.setattr(_postgres, "Session", fake.connect)
     return fake
 
 

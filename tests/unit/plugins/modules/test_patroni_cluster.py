@@ -4,8 +4,8 @@ import pytest
 
 from ansible_collections.dpg.cluster.plugins.modules import patroni_cluster
 
-from .fake_patroni import FakePatroni
-from .helpers import run_module
+from tests.unit.fake_patroni import FakePatroni
+from tests.unit.helpers import run_module
 
 AUTH = {"api_username": "patroni", "api_password": "s3cret-pass-123"}
 
@@ -125,6 +125,20 @@ def test_configure_patches_only_differences_with_diff(fake):
     assert not failed, res
     assert res["changed"] is False and res["patch"] == {}
     assert [p for m, p in fake.unsafe_requests()] == ["/config"]
+
+
+def test_configure_compares_values_with_units_normalised(fake):
+    """4GB = 4096MB, on = true, 1s = 1000ms: no PATCH for another spelling of the same value."""
+    fake.config["postgresql"]["parameters"].update({"shared_buffers": "4GB", "hot_standby": "on",
+                                                    "checkpoint_timeout": "15min", "wal_keep_size": "1GB"})
+    same = {"postgresql": {"parameters": {"shared_buffers": "4096MB", "hot_standby": True,
+                                          "checkpoint_timeout": "900s", "wal_keep_size": "1024MB"}}}
+    res, failed = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="configure", config=same))
+    assert not failed and res["changed"] is False and res["patch"] == {}, res
+    assert fake.unsafe_requests() == []
+    other = {"postgresql": {"parameters": {"shared_buffers": "2GB"}}}
+    res, failed = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="configure", config=other))
+    assert not failed and res["patch"] == other
 
 
 def test_configure_check_mode_sends_nothing(fake):
