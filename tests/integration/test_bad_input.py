@@ -7,11 +7,14 @@ the preflight message asserted below.
 
 import os
 import subprocess
+import sys
 
 import pytest
 import yaml
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+# ansible-playbook next to the Python running the tests: works without .venv/bin on PATH.
+ANSIBLE_PLAYBOOK = os.path.join(os.path.dirname(sys.executable), "ansible-playbook")
 STRONG = "Zq8w1Lr5Tg2Yp7Ks"
 GOOD_VARS = {
     "dpg_cluster_name": "prod-main",
@@ -43,7 +46,7 @@ def _inventory(tmp_path, etcd_hosts=3, **overrides):
 
 def _preflight(inventory):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_NOCOLOR="1")
-    return subprocess.run(["ansible-playbook", "-i", inventory, os.path.join(ROOT, "playbooks", "preflight.yml")],
+    return subprocess.run([ANSIBLE_PLAYBOOK, "-i", inventory, os.path.join(ROOT, "playbooks", "preflight.yml")],
                           capture_output=True, text=True, env=env, timeout=120, check=False)
 
 
@@ -108,6 +111,6 @@ def test_example_inventory_without_vault_fails_fast():
 @pytest.mark.parametrize("inventory", ["example", "lab"])
 def test_site_syntax_check(inventory):
     env = dict(os.environ, ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"))
-    res = subprocess.run(["ansible-playbook", "--syntax-check", "-i", os.path.join(ROOT, "inventories", inventory),
+    res = subprocess.run([ANSIBLE_PLAYBOOK, "--syntax-check", "-i", os.path.join(ROOT, "inventories", inventory),
                           os.path.join(ROOT, "site.yml")], capture_output=True, text=True, env=env, timeout=120, check=False)
     assert res.returncode == 0, res.stderr[-2000:]

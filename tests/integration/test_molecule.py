@@ -33,7 +33,9 @@ def test_molecule_scenario(scenario, tmp_path):
     problem = _docker_problem()
     if problem:
         pytest.skip(problem)
+    # molecule runs ansible-playbook from PATH: the tools next to this Python come first
     env = dict(os.environ, PY_COLORS="0", ANSIBLE_FORCE_COLOR="0", NO_COLOR="1",
+               PATH=BIN + os.pathsep + os.environ.get("PATH", ""),
                ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"),
                DPG_REPORT_FILE=str(tmp_path / "report.txt"))
     res = subprocess.run([os.path.join(BIN, "molecule"), "test", "-s", scenario], cwd=ROOT, env=env,
