@@ -1,0 +1,113 @@
+"""The collection's modules on a real cluster, called as an operator calls them (ad-hoc, through the
+scenario's inventory): check mode first (it must change nothing, read back before and after), then the
+change, then a re-run that must report changed: false. Runs after test_ha.py (the drills), on the
+healed cluster.
+"""
+
+import json
+import os
+import sys
+
+import pytest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "resources"))
+from adhoc import module as _module, playbook as _playbook  # noqa: E402  pylint: disable=wrong-import-position
+
+NODES = os.environ.get("DPG_PG_NODES", "mol-ha-pg1,mol-ha-pg2,mol-ha-pg3").split(",")
+LAB_DIR = os.environ["DPG_LAB_DIR"]
+
+
+def _secret(name):
+    with open(os.path.join(LAB_DIR, "secrets", name)) as f:
+        return f.read().split()[0]
+
+
+AUTH = dict(api_username="patroni")
+
+
+def _auth():
+    return dict(AUTH, api_password=_secret("restapi"))
+
+
+def _info():
+    res = _module(NODES[0], "dpg.cluster.patroni_cluster", dict(operation="wait", wait_timeout=180))
+    assert not res.get("failed"), res
+    return res
+
+
+def _config():
+    res = _module(NODES[0], "ansible.builtin.uri", dict(url="http://127.0.0.1:8008/config", return_content=True))
+    return json.loads(res["content"])
+
+
+def test_patroni_cluster_configure_check_apply_rerun():
+    want = dict(config={"maximum_lag_on_failover": 2097152}, operation="configure", **_auth())
+    before = _config()
+    res = _module(NODES[0], "dpg.cluster.patroni_cluster", want, check=True, diff=True)
+    assert res["changed"] is True and res["patch"] == {"maximum_lag_on_failover": 2097152}, res
+    assert _config() == before, "check mode changed the DCS configuration"
+    res = _module(NODES[0], "dpg.cluster.patroni_cluster", want)
+    assert res["changed"] is True and _config()["maximum_lag_on_failover"] == 2097152
+    res = _module(NODES[0], "dpg.cluster.patroni_cluster", want)
+    assert res["changed"] is False and res["patch"] == {}
+    # the same value spelled otherwise is no change either (one comparison for every module)
+    same = dict(want, config={"postgresql": {"parameters": {"wal_keep_size": "1024MB"}}})
+    assert _config()["postgresql"]["parameters"]["wal_keep_size"] == "1GB"
+    res = _module(NODES[0], "dpg.cluster.patroni_cluster", same)
+    assert res["changed"] is False, res
+    _module(NODES[0], "dpg.cluster.patroni_cluster", dict(want, config={"maximum_lag_on_failover": 1048576}))
+
+
+def test_patroni_cluster_pause_resume_check_apply_rerun():
+    for op, paused in (("pause", True), ("resume", False)):
+        res = _module(NODES[0], "dpg.cluster.patroni_cluster", dict(operation=op, **_auth()), check=True)
+        assert res["changed"] is True and _info()["paused"] is not paused, (op, res)
+        res = _module(NODES[0], "dpg.cluster.patroni_cluster", dict(operation=op, **_auth()))
+        assert res["changed"] is True and res["paused"] is paused, (op, res)
+        res = _module(NODES[0], "dpg.cluster.patroni_cluster", dict(operation=op, **_auth()))
+        assert res["changed"] is False, (op, res)
+
+
+def test_patroni_cluster_switchover_check_apply_rerun():
+    before = _info()
+    candidate = [m["name"] for m in before["members"] if m["name"] != before["leader"]][0]
+    args = dict(operation="switchover", candidate=candidate, wait_timeout=120, **_auth())
+    res = _module(NODES[0], "dpg.cluster.patroni_cluster", args, check=True)
+    assert res["changed"] is True and _info()["leader"] == before["leader"], res
+    res = _module(NODES[0], "dpg.cluster.patroni_cluster", args)
+    assert res["changed"] is True and res["leader"] == candidate, res
+    res = _module(NODES[0], "dpg.cluster.patroni_cluster", args)
+    assert res["changed"] is False and res["leader"] == candidate, res
+    assert _info()["leader"] == candidate
+
+
+SMALL = ['-e', 'dpg_tune_profile=web', '-e',
+         json.dumps({"dpg_tune_overrides": {"shared_buffers": "128MB", "effective_cache_size": "512MB",
+                                            "maintenance_work_mem": "64MB", "max_connections": "100"}})]
+
+
+def test_pg_tune_computes_only_and_tuning_yml_applies():
+    res = _module(NODES[0], "dpg.cluster.pg_tune", dict(profile="web", memory_mb=4096, cpus=2))
+    assert res["changed"] is False and res["settings"]["shared_buffers"] == "1GB", res
+    assert "shared_buffers" in res["restart_required"]
+    before = _config()
+    rc, changed, out = _playbook("playbooks/tuning.yml", *SMALL, check=True)
+    assert rc == 0 and changed >= 1, out[-3000:]
+    assert _config() == before, "tuning.yml --check changed the DCS configuration"
+    rc, changed, out = _playbook("playbooks/tuning.yml", *SMALL)
+    assert rc == 0 and changed >= 1, out[-3000:]
+    params = _config()["postgresql"]["parameters"]
+    assert params["shared_buffers"] == "128MB" and params["random_page_cost"] == "1.1", params
+    rc, changed, out = _playbook("playbooks/tuning.yml", *SMALL)
+    assert rc == 0 and changed == 0, out[-3000:]
+    print("\nMODULES tuning.yml: check mode and apply reported changes, the re-run 0 changed")
+
+
+@pytest.mark.parametrize("args,needle", [
+    (dict(login_host="127.0.0.1", login_user="dpg_app", login_password="wrong-password-123", login_db="dpg",
+          profile="auto"), "password authentication failed"),
+    (dict(login_host="127.0.0.1", login_port=1, profile="auto"), "cannot connect to PostgreSQL"),
+])
+def test_server_errors_fail_cleanly_on_a_real_server(args, needle):
+    res = _module(NODES[0], "dpg.cluster.pg_tune", args)
+    assert res.get("failed") and needle in res["msg"] and "Traceback" not in res["msg"], res
