@@ -37,8 +37,8 @@ def module(host, name, args, check=False, diff=False):
     try:
         return json.loads(res.stdout)["plays"][0]["tasks"][0]["hosts"][host]
     except (ValueError, KeyError, IndexError):
-        raise AssertionError("%s on %s printed no result: %s %s" % (name, host, res.stdout[-2000:],
-                                                                   res.stderr[-2000:]))
+        raise AssertionError("%s on %s printed no result: %s %s"
+                             % (name, host, res.stdout[-2000:], res.stderr[-2000:]))
 
 
 def playbook(path, *extra, check=False):

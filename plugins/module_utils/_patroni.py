@@ -225,5 +225,3 @@ def deep_merge(base, patch):
         else:
             out[key] = copy.deepcopy(value)
     return out
-
-

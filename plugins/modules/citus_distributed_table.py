@@ -305,6 +305,7 @@ def main():
     )
     argument_spec.update(POSTGRES_ARGSPEC)
     module = AnsibleModule(argument_spec=argument_spec, supports_check_mode=True)
+
     def body(session):
         catalog = _citus.Catalog(session)
         result, steps = plan(module.params, catalog)

@@ -92,6 +92,7 @@ def main():
                 override.get('type', 'hash') == 'hash' and not override.get('distribution_column')):
             module.fail_json(msg='overrides[%s] must be a dict with type hash (and distribution_column), reference or '
                                  'local' % name)
+
     def body(session):
         rows = session.execute(_migration.SQL_TABLES, (p['schemas'],), record=False)
         tables = [dict(name='%s.%s' % (r[0], r[1]), rows=int(r[3]), primary_key=list(r[4] or []),

@@ -186,6 +186,7 @@ def main():
     p = module.params
     if not 1 <= p['node_port'] <= 65535:
         module.fail_json(msg='node_port must be 1-65535, got %s' % p['node_port'])
+
     def body(session):
         catalog = _citus.Catalog(session)
         before, steps = plan(p, catalog)

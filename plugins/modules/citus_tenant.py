@@ -144,5 +144,6 @@ def main():
 
     run_module(module, body)
 
+
 if __name__ == '__main__':
     main()

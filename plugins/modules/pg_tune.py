@@ -247,5 +247,6 @@ def main():
         module.fail_json(msg='postgresql_version %s is not supported: use 10 or newer' % p['postgresql_version'])
     run_module(module, lambda session: tune(p, session), connect=p['profile'] == 'auto')
 
+
 if __name__ == '__main__':
     main()

@@ -151,8 +151,8 @@ def test_make_lab_end_to_end(topology, capsys):
 
         # read back through the read-only endpoint once replicated, from a replica
         def replicated():
-            code, got, dummy = _psql("SELECT pg_is_in_recovery(), count(*) FROM lab_e2e WHERE marker = '%s'" % marker,
-                                 "DPG_RO_PGPORT")
+            code, got, dummy = _psql("SELECT pg_is_in_recovery(), count(*) FROM lab_e2e WHERE marker = '%s'"
+                                     % marker, "DPG_RO_PGPORT")
             return code == 0 and got == "t|1"
         assert _wait(replicated, 30), _psql("SELECT pg_is_in_recovery()", "DPG_RO_PGPORT")
         rc, dummy, err = _psql("INSERT INTO lab_e2e (marker) VALUES ('must-fail')", "DPG_RO_PGPORT")

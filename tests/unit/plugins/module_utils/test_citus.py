@@ -1,7 +1,5 @@
 """_citus pure helpers: skew, table kinds, identifiers."""
 
-import pytest
-
 from ansible_collections.dpg.cluster.plugins.module_utils import _citus
 
 

@@ -5,21 +5,21 @@ import pytest
 from ansible_collections.dpg.cluster.plugins.module_utils._settings import canonical, same_setting
 
 
-@pytest.mark.parametrize("a,b", [
+@pytest.mark.parametrize("left,right", [
     ("4GB", "4096MB"), ("1GB", "1048576kB"), ("on", "true"), (True, "on"), ("off", False), ("yes", "on"),
     ("1s", "1000ms"), ("15min", "900s"), ("1h", "60min"), ("30", 30), ("30", "30.0"), (0.9, "0.9"),
     ("1", "on"), (0, "off"), ("replica", "REPLICA"), (None, None), ("  logical ", "logical"),
 ])
-def test_same_value_in_another_spelling(a, b):
-    assert same_setting(a, b) and same_setting(b, a)
+def test_same_value_in_another_spelling(left, right):
+    assert same_setting(left, right) and same_setting(right, left)
 
 
-@pytest.mark.parametrize("a,b", [
+@pytest.mark.parametrize("left,right", [
     ("4GB", "2GB"), ("on", "off"), ("1s", "1min"), ("16384", "128MB"), ("2", "on"), (None, "0"),
     ("30", "31"), ("replica", "logical"), ("1GB", "1s"),
 ])
-def test_different_values(a, b):
-    assert not same_setting(a, b) and not same_setting(b, a)
+def test_different_values(left, right):
+    assert not same_setting(left, right) and not same_setting(right, left)
 
 
 def test_canonical_shapes():

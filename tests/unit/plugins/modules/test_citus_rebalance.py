@@ -1,8 +1,5 @@
 """citus_rebalance against an in-memory coordinator (tests/unit/fake_citus.py)."""
 
-import pytest
-
-from ansible_collections.dpg.cluster.plugins.module_utils import _citus
 from ansible_collections.dpg.cluster.plugins.modules import citus_rebalance
 
 from tests.unit.helpers import run_module

@@ -2,7 +2,6 @@
 
 import pytest
 
-from ansible_collections.dpg.cluster.plugins.module_utils import _citus
 from ansible_collections.dpg.cluster.plugins.modules import citus_tenant
 
 from tests.unit.helpers import run_module
