@@ -12,6 +12,7 @@ import pytest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "resources"))
 from adhoc import module as _module, playbook as _playbook  # noqa: E402  pylint: disable=wrong-import-position
+from drill import report  # noqa: E402  pylint: disable=wrong-import-position
 
 NODES = os.environ.get("DPG_PG_NODES", "mol-ha-pg1,mol-ha-pg2,mol-ha-pg3").split(",")
 LAB_DIR = os.environ["DPG_LAB_DIR"]
@@ -91,16 +92,17 @@ def test_pg_tune_computes_only_and_tuning_yml_applies():
     assert res["changed"] is False and res["settings"]["shared_buffers"] == "1GB", res
     assert "shared_buffers" in res["restart_required"]
     before = _config()
-    rc, changed, out = _playbook("playbooks/tuning.yml", *SMALL, check=True)
-    assert rc == 0 and changed >= 1, out[-3000:]
+    rc, checked, out = _playbook("playbooks/tuning.yml", *SMALL, check=True)
+    assert rc == 0 and checked >= 1, out[-3000:]
     assert _config() == before, "tuning.yml --check changed the DCS configuration"
-    rc, changed, out = _playbook("playbooks/tuning.yml", *SMALL)
-    assert rc == 0 and changed >= 1, out[-3000:]
+    rc, applied, out = _playbook("playbooks/tuning.yml", *SMALL)
+    assert rc == 0 and applied >= 1, out[-3000:]
     params = _config()["postgresql"]["parameters"]
     assert params["shared_buffers"] == "128MB" and params["random_page_cost"] == "1.1", params
-    rc, changed, out = _playbook("playbooks/tuning.yml", *SMALL)
-    assert rc == 0 and changed == 0, out[-3000:]
-    print("\nMODULES tuning.yml: check mode and apply reported changes, the re-run 0 changed")
+    rc, rerun, out = _playbook("playbooks/tuning.yml", *SMALL)
+    assert rc == 0 and rerun == 0, out[-3000:]
+    report("MODULES tuning.yml (pg_tune + patroni_cluster configure): changed %d in check mode (DCS unchanged), "
+           "%d applied, %d on the re-run" % (checked, applied, rerun))
 
 
 @pytest.mark.parametrize("args,needle", [
