@@ -39,7 +39,7 @@ def _call(name, args, check=False):
 def _sql(query):
     res = module(_leader(), "community.postgresql.postgresql_query", dict(_login(), query=query))
     assert not res.get("failed"), res
-    return res["query_result"]
+    return res["query_result"] or []  # postgresql_query gives {} for no row
 
 
 def _partition(table):
