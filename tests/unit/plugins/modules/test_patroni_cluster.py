@@ -162,3 +162,31 @@ def test_unreachable_api_fails_with_url():
 def test_negative_timeout_rejected(fake):
     res, failed = run_module(patroni_cluster.main, {"api_url": fake.url, "wait_timeout": -1})
     assert failed and "wait_timeout must be zero or more" in res["msg"]
+
+
+def test_wrong_password_is_a_401_with_what_to_check(fake):
+    res, failed = run_module(patroni_cluster.main, dict(api_username="patroni", api_password="not-the-password",
+                                                        api_url=fake.url, operation="pause"))
+    assert failed and "HTTP 401" in res["msg"] and "api_username / api_password" in res["msg"], res
+    assert fake.config.get("pause") is not True
+
+
+def test_api_that_never_answers_times_out_cleanly():
+    """A member that accepts the connection but never answers (a frozen Patroni)."""
+    import socket  # pylint: disable=import-outside-toplevel
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    try:
+        url = "http://127.0.0.1:%d" % server.getsockname()[1]
+        res, failed = run_module(patroni_cluster.main, {"api_url": url, "api_timeout": 1})
+        assert failed and "cannot reach Patroni at %s/cluster" % url in res["msg"] and "timed out" in res["msg"], res
+    finally:
+        server.close()
+
+
+def test_server_error_is_reported_with_a_hint(fake):
+    fake.refuse_switchover = True
+    res, failed = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="switchover",
+                                                        candidate="pg3"))
+    assert failed and "answered HTTP" in res["msg"] and "Traceback" not in res["msg"]
