@@ -210,6 +210,13 @@ def run_module(module, body, connect=True):
         _close(session)
         module.fail_json(msg=describe_error(e, session.current if session else None, module.params),
                          queries=session.queries if session else [])
+    except Exception as e:  # pylint: disable=broad-except
+        # a defect of the module itself: still a failed result with the statement, not a crash
+        _close(session)
+        module.fail_json(msg='unexpected %s while %s: %s -- please report it with the queries below'
+                             % (type(e).__name__, 'running ' + session.current if session and session.current
+                                else 'preparing the statements', e),
+                         queries=session.queries if session else [], exception=traceback.format_exc())
     _close(session)
     result.setdefault('queries', session.queries if session else [])
     module.exit_json(**result)

@@ -32,7 +32,8 @@ def canonical(value):
     :param value: str, int, float, bool or None as an inventory, ``GET /config`` or
         ``current_setting()`` gives it.
     :returns: ``None``; ``('bool', True|False)``; ``('number', float)``; ``('memory', bytes)``;
-        ``('time', microseconds)``; or ``('text', lower-cased stripped str)``. ``1`` and ``0``
+        ``('time', microseconds)``; or ``('text', str)`` exactly as given (paths, commands and
+        prefixes are case- and space-sensitive). ``1`` and ``0``
         stay numbers: PostgreSQL reads them as booleans only for boolean settings, which the
         comparison handles by also accepting a number against a boolean of the same truth.
     """
@@ -59,7 +60,7 @@ def canonical(value):
             return ('memory', number * MEMORY_UNITS[unit])
         if unit in TIME_UNITS:
             return ('time', number * TIME_UNITS[unit])
-    return ('text', low)
+    return ('text', str(value))
 
 
 def same_setting(a, b):

@@ -71,12 +71,14 @@ def test_patroni_cluster_pause_resume_check_apply_rerun():
 
 def test_patroni_cluster_switchover_check_apply_rerun():
     before = _info()
-    candidate = [m["name"] for m in before["members"] if m["name"] != before["leader"]][0]
+    # with synchronous_mode Patroni switches over only to the synchronous standby
+    replicas = [m for m in before["members"] if m["name"] != before["leader"]]
+    candidate = ([m["name"] for m in replicas if m["role"] == "sync_standby"] or [replicas[0]["name"]])[0]
     args = dict(operation="switchover", candidate=candidate, wait_timeout=120, **_auth())
     res = _module(NODES[0], "dpg.cluster.patroni_cluster", args, check=True)
     assert res["changed"] is True and _info()["leader"] == before["leader"], res
     res = _module(NODES[0], "dpg.cluster.patroni_cluster", args)
-    assert res["changed"] is True and res["leader"] == candidate, res
+    assert not res.get("failed") and res["changed"] is True and res["leader"] == candidate, res.get("msg", res)
     res = _module(NODES[0], "dpg.cluster.patroni_cluster", args)
     assert res["changed"] is False and res["leader"] == candidate, res
     assert _info()["leader"] == candidate

@@ -18,8 +18,8 @@ read-write endpoint: ids missing there are acknowledged rows lost.
 As a program (playbooks/ops/drill.yml): ``drill_probe.py CONFIG`` where CONFIG is a JSON file
 (mode 0600; it may hold passwords) with keys ``rw`` and ``ro`` (libpq keyword dicts),
 ``members`` ({name: address}) and ``member_port`` (reached with the ``rw`` credentials), ``table``, ``max_seconds``, ``interval``,
-``stale_after``, ``distributed`` (Citus: hash-distribute the probe table) and ``stop_file``; it runs until ``stop_file`` exists or ``max_seconds``
-pass and prints the report as one JSON object. The molecule scenarios import ``Probe``.
+``stale_after``, ``distributed`` (Citus: hash-distribute the probe table) and ``stop_file``; it runs until ``stop_file`` exists, its directory is removed
+or ``max_seconds`` pass, and prints the report as one JSON object. The molecule scenarios import ``Probe``.
 """
 
 import json
@@ -58,8 +58,12 @@ class Probe:
         self._started = None
 
     # -- helpers -------------------------------------------------------------------------
+    # A partitioned member must not block the loops: TCP gives up on unacknowledged data after 2 s.
+    TCP = dict(keepalives=1, keepalives_idle=1, keepalives_interval=1, keepalives_count=2, tcp_user_timeout=2000)
+
     def _connect(self, params, timeout=2):
-        conn = psycopg2.connect(connect_timeout=timeout, application_name="dpg-drill-probe", **params)
+        conn = psycopg2.connect(connect_timeout=timeout, application_name="dpg-drill-probe",
+                                **dict(self.TCP, **params))
         conn.autocommit = True
         with conn.cursor() as cur:
             cur.execute("SET statement_timeout = '3s'")
@@ -225,7 +229,9 @@ def main(path):
                   float(cfg.get("max_seconds", 300)), bool(cfg.get("distributed", False)))
     probe.start(warmup=0)
     stop_file = cfg["stop_file"]
-    while not os.path.exists(stop_file) and time.time() - probe._started < probe.max_seconds:  # pylint: disable=protected-access
+    # stop when the stop file appears, when its directory is removed (the playbook's cleanup) or at max_seconds
+    while (os.path.isdir(os.path.dirname(stop_file)) and not os.path.exists(stop_file)
+           and time.time() - probe._started < probe.max_seconds):  # pylint: disable=protected-access
         time.sleep(0.2)
     probe.stop()
     print(json.dumps(probe.report()))

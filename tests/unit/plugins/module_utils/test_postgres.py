@@ -103,3 +103,12 @@ def test_describe_error_kinds():
     assert "statement_timeout" in _postgres.describe_error(StatementTimeout("x"), "SELECT 1", params)
     assert _postgres.describe_error(psycopg2.OperationalError("refused"), None, params).startswith(
         "cannot connect to PostgreSQL as u@h:5432/d: refused")
+
+
+def test_frame_turns_a_module_defect_into_a_failure(fake):
+    def broken(module, session):
+        session.execute("SELECT 1")
+        return len(5)
+    res, failed = run_module(_main_with(broken), {})
+    assert failed and res["msg"].startswith("unexpected TypeError while running SELECT 1") and fake.closed
+    assert "Traceback" not in res["msg"] and res["queries"] == ["SELECT 1"]
