@@ -15,12 +15,20 @@ __metaclass__ = type
 import copy
 import json
 
+from ansible.module_utils.parsing.convert_bool import boolean
 from ansible.module_utils.six.moves.urllib.error import HTTPError, URLError
 from ansible.module_utils.urls import open_url
 from ansible_collections.dpg.cluster.plugins.module_utils._settings import same_setting
 
+DEFAULT_API_URL = 'http://127.0.0.1:8008'
+"""REST API used when a task gives neither ``api_url`` nor ``config_file``."""
+
+API_OPTIONS = ('api_url', 'api_username', 'api_password', 'validate_certs', 'ca_path', 'client_cert', 'client_key')
+"""Client options that ``config_file`` can supply; the task's values win."""
+
 PATRONI_API_ARGSPEC = dict(
-    api_url=dict(type='str', default='http://127.0.0.1:8008'),
+    config_file=dict(type='path'),
+    api_url=dict(type='str'),
     api_username=dict(type='str'),
     api_password=dict(type='str', no_log=True),
     validate_certs=dict(type='bool', default=True),
@@ -67,10 +75,25 @@ class PatroniClient(object):
 
     @classmethod
     def from_module(cls, module):
-        """Build a client from a module whose argument_spec includes PATRONI_API_ARGSPEC."""
+        """Build a client from a module whose argument_spec includes PATRONI_API_ARGSPEC.
+
+        With ``config_file`` the settings come from Patroni's configuration (see
+        :func:`read_config_file` and :func:`api_options_from_config`); options set in the task win.
+        Without it, ``api_url`` defaults to :data:`DEFAULT_API_URL`. A password read from the file is
+        added to ``module.no_log_values`` so Ansible masks it in every result and log.
+
+        :raises PatroniError: when ``config_file`` cannot be read, is not YAML or has no ``restapi`` section.
+        """
         p = module.params
-        return cls(p['api_url'], p['api_username'], p['api_password'], p['validate_certs'],
-                   p['ca_path'], p['client_cert'], p['client_key'], p['api_timeout'])
+        if p.get('config_file'):
+            opts = api_options_from_config(read_config_file(p['config_file']), p)
+            if opts['api_password'] and opts['api_password'] != p.get('api_password'):
+                module.no_log_values.add(opts['api_password'])
+        else:
+            opts = dict((k, p.get(k)) for k in API_OPTIONS)
+        return cls(opts['api_url'] or DEFAULT_API_URL, opts['api_username'], opts['api_password'],
+                   opts['validate_certs'], opts['ca_path'], opts['client_cert'], opts['client_key'],
+                   p['api_timeout'])
 
     def request(self, method, path, body=None, ok=(200,)):
         """Send one request; return ``(status, parsed JSON or text)``.
@@ -100,8 +123,9 @@ class PatroniClient(object):
             except Exception:  # pylint: disable=broad-except
                 raw = b''
         except (URLError, OSError, ValueError) as e:
-            raise PatroniError('cannot reach Patroni at %s%s: %s. Check api_url, that Patroni runs there and, with '
-                               'https, ca_path / validate_certs / client_cert' % (self.base_url, path, e))
+            raise PatroniError('cannot reach Patroni at %s%s: %s. Check api_url (or restapi.connect_address in '
+                               'config_file), that Patroni runs there and, with https, ca_path / validate_certs / '
+                               'client_cert' % (self.base_url, path, e))
         text = raw.decode('utf-8', 'replace') if isinstance(raw, bytes) else (raw or '')
         try:
             parsed = json.loads(text) if text else None
@@ -126,6 +150,99 @@ class PatroniClient(object):
     def config(self):
         """``GET /config``: the dynamic configuration kept in the DCS (dict)."""
         return self.request('GET', '/config')[1] or {}
+
+
+def read_config_file(path):
+    """Patroni's YAML configuration file at ``path`` as a dict, as ``patronictl -c`` reads it.
+
+    :param path: path of the file on the managed host (for example ``/etc/patroni/config.yml``).
+    :returns: the parsed mapping (dict).
+    :raises PatroniError: when PyYAML is missing, or the file cannot be read, is not YAML or not a mapping.
+        The message names the file (and the line of a YAML error), never its content.
+    """
+    try:
+        import yaml  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        raise PatroniError('config_file needs PyYAML on the managed host: install python3-yaml there, or set '
+                           'api_url, api_username and api_password instead of config_file')
+    try:
+        with open(path, 'rb') as f:
+            data = yaml.safe_load(f)
+    except (IOError, OSError) as e:
+        raise PatroniError('cannot read Patroni configuration %s: %s. Run the task on a Patroni member, with '
+                           'become (the file is readable by postgres and root only)' % (path, e.strerror or e))
+    except yaml.YAMLError as e:
+        mark = getattr(e, 'problem_mark', None)
+        where = ' (line %d)' % (mark.line + 1) if mark is not None else ''
+        raise PatroniError('Patroni configuration %s is not valid YAML%s; check the file Patroni runs with'
+                           % (path, where))
+    if not isinstance(data, dict):
+        raise PatroniError('Patroni configuration %s is not a YAML mapping; check the file Patroni runs with' % path)
+    return data
+
+
+def _section(parent, key):
+    value = parent.get(key)
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value):
+    return None if value is None else str(value)
+
+
+def api_options_from_config(config, params):
+    """REST API client options from Patroni's configuration ``config`` (dict), under the task's ``params``.
+
+    Pure: reads no file. ``params`` is the module's parameters (only the keys in :data:`API_OPTIONS` are used).
+
+    :returns: dict with the keys of :data:`API_OPTIONS` (``api_url``, ``api_username``, ``api_password``,
+        ``validate_certs``, ``ca_path``, ``client_cert``, ``client_key``). From the file:
+
+        - ``api_url``: ``https`` when ``restapi.certfile`` is set, else ``http``; host and port of
+          ``restapi.connect_address`` (``[v6]:port`` kept as is), else ``127.0.0.1`` and the port of
+          ``restapi.listen``;
+        - ``ca_path``: ``ctl.cacert``, else ``restapi.cafile``;
+        - ``client_cert`` / ``client_key``: ``ctl.certfile`` / ``ctl.keyfile`` (None when absent);
+        - ``api_username`` / ``api_password``: ``ctl.authentication``, else ``restapi.authentication``;
+        - ``validate_certs``: false when ``ctl.insecure`` is true.
+
+        A value the task sets (not None) wins over the file's; ``validate_certs`` false in the task wins too.
+    :raises PatroniError: when ``config`` has no ``restapi`` section, or the URL is needed and neither
+        ``restapi.connect_address`` nor a port in ``restapi.listen`` gives it. Messages never hold a credential.
+    """
+    restapi = config.get('restapi')
+    if not isinstance(restapi, dict):
+        raise PatroniError('the Patroni configuration has no restapi section; point config_file at the file '
+                           'Patroni runs with (patroni.service: /etc/patroni/config.yml)')
+    ctl = _section(config, 'ctl')
+    auth = ctl.get('authentication') if isinstance(ctl.get('authentication'), dict) \
+        else _section(restapi, 'authentication')
+    derived = {
+        'api_username': _text(auth.get('username')),
+        'api_password': _text(auth.get('password')),
+        'ca_path': ctl.get('cacert') or restapi.get('cafile') or None,
+        'client_cert': ctl.get('certfile') or None,
+        'client_key': ctl.get('keyfile') or None,
+    }
+    out = dict((key, params.get(key) if params.get(key) is not None else value) for key, value in derived.items())
+    out['api_url'] = params.get('api_url') or _url_from_restapi(restapi)
+    insecure = boolean(ctl.get('insecure', False), strict=False)
+    out['validate_certs'] = params.get('validate_certs', True) is not False and not insecure
+    return out
+
+
+def _url_from_restapi(restapi):
+    """``scheme://host:port`` of the member's REST API from its ``restapi`` section."""
+    scheme = 'https' if restapi.get('certfile') else 'http'
+    address = str(restapi.get('connect_address') or '').strip()
+    if not address:
+        listen = str(restapi.get('listen') or '').strip()
+        port = listen.rsplit(':', 1)[-1]
+        if not port.isdigit():
+            raise PatroniError('the Patroni configuration has neither restapi.connect_address nor a port in '
+                               'restapi.listen (%r); set restapi.connect_address (host:port), or api_url' % listen)
+        address = '127.0.0.1:' + port
+    return '%s://%s' % (scheme, address)
 
 
 def normalize_cluster(cluster):

@@ -79,7 +79,10 @@ options:
     type: dict
 notes:
   - Patroni's REST API asks for credentials only on unsafe requests; O(api_username) and O(api_password)
-    are needed for every operation except O(operation=info) and O(operation=wait).
+    (or the C(ctl.authentication) / C(restapi.authentication) of O(config_file)) are needed for every operation
+    except O(operation=info) and O(operation=wait).
+  - With O(config_file) the module reads Patroni's configuration on the managed host, so the task runs on a
+    Patroni member with become; the password read from it is masked in the results.
 seealso:
   - name: Patroni REST API
     description: Endpoints and answers this module relies on.
@@ -87,6 +90,27 @@ seealso:
 '''
 
 EXAMPLES = r'''
+- name: Read the cluster as patronictl does, with the member's URL, TLS files and credentials
+  dpg.cluster.patroni_cluster:
+    config_file: /etc/patroni/config.yml
+    operation: info
+  become: true
+
+- name: Pause and resume the cluster from one member, the REST API options set once for the group
+  module_defaults:
+    group/dpg.cluster.patroni:
+      config_file: /etc/patroni/config.yml
+  become: true
+  run_once: true
+  block:
+    - name: Pause Patroni (maintenance mode)
+      dpg.cluster.patroni_cluster:
+        operation: pause
+
+    - name: Resume Patroni
+      dpg.cluster.patroni_cluster:
+        operation: resume
+
 - name: Wait for a leader and two streaming replicas
   dpg.cluster.patroni_cluster:
     api_url: http://pg1:8008
@@ -349,10 +373,18 @@ def main():
         if p[name] is not None and p[name] < 0:
             module.fail_json(msg='%s must be zero or more, got %s' % (name, p[name]))
     if p['operation'] in ('switchover', 'failover', 'pause', 'resume', 'configure') \
-            and not module.check_mode and not (p['api_username'] and p['api_password']):
+            and not module.check_mode and not (p['api_username'] and p['api_password']) and not p['config_file']:
         module.fail_json(msg='operation=%s changes the cluster: set api_username and api_password '
-                             '(Patroni restapi.authentication)' % p['operation'])
-    client = PatroniClient.from_module(module)
+                             '(Patroni restapi.authentication), or config_file' % p['operation'])
+    try:
+        client = PatroniClient.from_module(module)
+    except PatroniError as e:
+        module.fail_json(msg=str(e), requests=[], status=None)
+    if p['operation'] in ('switchover', 'failover', 'pause', 'resume', 'configure') \
+            and not module.check_mode and not (client.username and client.password):
+        module.fail_json(msg='operation=%s changes the cluster, and %s has no restapi.authentication (or '
+                             'ctl.authentication): set api_username and api_password' % (p['operation'],
+                                                                                          p['config_file']))
     try:
         module.exit_json(**run(module, client))
     except PatroniError as e:

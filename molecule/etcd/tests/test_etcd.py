@@ -1,4 +1,5 @@
-"""etcd scenario: every member healthy, one cluster, data replicated between members."""
+"""etcd scenario: every member healthy, one cluster, data replicated between members, over TLS
+with client-certificate authentication (certificates from the dpg.cluster.tls role)."""
 
 import json
 import uuid
@@ -7,7 +8,8 @@ import testinfra
 
 testinfra_hosts = ["ansible://etcd"]
 
-ETCDCTL = "etcdctl --endpoints=http://127.0.0.1:2379 --dial-timeout=3s"
+TLS = "--cacert=/etc/etcd/tls/ca.crt --cert=/etc/etcd/tls/server.crt --key=/etc/etcd/tls/server.key"
+ETCDCTL = "etcdctl --endpoints=https://127.0.0.1:2379 --dial-timeout=3s " + TLS
 
 
 def test_service_running_and_enabled(host):
@@ -45,3 +47,25 @@ def test_key_written_on_one_member_is_read_on_the_others():
             assert got.strip() == value
     finally:
         members[0].check_output(ETCDCTL + " del %s" % key)
+
+
+def test_tls_files_owned_by_etcd(host):
+    key = host.file("/etc/etcd/tls/server.key")
+    assert key.user == "etcd" and key.mode == 0o600
+    assert host.file("/etc/dpg/tls/node.key").mode == 0o600
+
+
+def test_client_without_certificate_is_refused(host):
+    """The CA alone (no client certificate) and plain http both fail; the full set works (above)."""
+    no_cert = host.run("etcdctl --endpoints=https://127.0.0.1:2379 --dial-timeout=3s --command-timeout=5s "
+                       "--cacert=/etc/etcd/tls/ca.crt get /x")
+    assert no_cert.rc != 0
+    assert "certificate" in (no_cert.stderr + no_cert.stdout).lower(), no_cert.stderr
+    plain = host.run("etcdctl --endpoints=http://127.0.0.1:2379 --dial-timeout=3s --command-timeout=5s get /x")
+    assert plain.rc != 0, plain.stdout
+
+
+def test_peer_urls_are_https(host):
+    members = json.loads(host.check_output(ETCDCTL + " member list -w json"))["members"]
+    for m in members:
+        assert all(u.startswith("https://") for u in m["peerURLs"] + m["clientURLs"]), m

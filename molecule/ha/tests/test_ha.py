@@ -137,12 +137,13 @@ def test_replication_and_rewind_only_from_members():
     node = testinfra.get_host("docker://" + NODES[0])
     lines = [ln.split() for ln in node.file("/var/lib/postgresql/17/dpg-lab/pg_hba.conf").content_string.splitlines()
              if ln.strip() and not ln.startswith("#")]
-    repl = [ln for ln in lines if ln[0] == "host" and ln[1] == "replication"]
+    repl = [ln for ln in lines if ln[0] in ("host", "hostssl") and ln[1] == "replication"]
     addresses = sorted(_member_ips().values())
     assert sorted(ln[3] for ln in repl) == sorted(["127.0.0.1/32"] + [a + "/32" for a in addresses]), repl
-    rewind = [ln for ln in lines if ln[0] == "host" and ln[2] == "rewind_user"]
-    assert sorted(ln[3] for ln in rewind) == sorted(a + "/32" for a in addresses), rewind
-    assert ["host", "replication", "replicator", "127.0.0.1/32", "scram-sha-256"] in lines
+    rewind = [ln for ln in lines if ln[0] in ("host", "hostssl") and ln[2] == "rewind_user"]
+    assert sorted(ln[3] for ln in rewind) == sorted(["127.0.0.1/32"] + [a + "/32" for a in addresses]), rewind
+    assert ["hostssl", "replication", "replicator", "127.0.0.1/32", "scram-sha-256"] in lines
+    assert lines[-2:] == [["host", "all", "all", "0.0.0.0/0", "reject"], ["host", "all", "all", "::/0", "reject"]]
 
 
 def _member_ips():
