@@ -1,5 +1,7 @@
 """patroni_cluster against a fake Patroni REST API on 127.0.0.1."""
 
+import json
+
 import pytest
 
 from ansible_collections.dpg.cluster.plugins.modules import patroni_cluster
@@ -190,3 +192,87 @@ def test_server_error_is_reported_with_a_hint(fake):
     res, failed = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="switchover",
                                                         candidate="pg3"))
     assert failed and "answered HTTP" in res["msg"] and "Traceback" not in res["msg"]
+
+
+# -- config_file: URL and credentials from Patroni's configuration ---------------------------------------------
+
+def _config_file(tmp_path, fake, password="s3cret-pass-123", auth=True, section="restapi"):
+    """Patroni's configuration of the member behind fake (plain http, as without restapi.certfile)."""
+    port = fake.url.rsplit(":", 1)[1]
+    restapi = {"listen": "0.0.0.0:%s" % port, "connect_address": "127.0.0.1:%s" % port}
+    if auth:
+        restapi["authentication"] = {"username": "patroni", "password": password}
+    path = tmp_path / "config.yml"
+    path.write_text("scope: demo\nname: pg1\n%s:\n%s\n" % (
+        section, "\n".join("  %s: %s" % (k, json.dumps(v)) for k, v in restapi.items())))
+    return str(path)
+
+
+def test_config_file_gives_url_and_credentials_for_a_switchover(fake, tmp_path):
+    res, failed = run_module(patroni_cluster.main, dict(config_file=_config_file(tmp_path, fake),
+                                                        operation="switchover", candidate="pg2", wait_timeout=5))
+    assert not failed, res
+    assert res["changed"] is True and res["leader"] == "pg2"
+    assert ("POST", "/switchover") in fake.unsafe_requests()
+    assert "s3cret-pass-123" not in json.dumps(res)
+
+
+def test_config_file_info_needs_no_credentials(fake, tmp_path):
+    res, failed = run_module(patroni_cluster.main, dict(config_file=_config_file(tmp_path, fake, auth=False)))
+    assert not failed, res
+    assert res["leader"] == "pg1" and res["requests"] == ["GET /cluster"]
+
+
+def test_task_password_wins_over_the_file(fake, tmp_path):
+    cfg = _config_file(tmp_path, fake, password="stale-file-password")
+    res, failed = run_module(patroni_cluster.main, dict(config_file=cfg, api_password="s3cret-pass-123",
+                                                        operation="pause"))
+    assert not failed, res
+    assert res["paused"] is True
+
+
+def test_task_api_url_wins_over_the_file(fake, tmp_path):
+    path = tmp_path / "config.yml"
+    path.write_text("restapi:\n  connect_address: 127.0.0.1:1\n  listen: 0.0.0.0:1\n")
+    res, failed = run_module(patroni_cluster.main, dict(config_file=str(path), api_url=fake.url))
+    assert not failed, res
+    assert res["leader"] == "pg1"
+
+
+def test_wrong_password_in_the_file_fails_without_showing_it(fake, tmp_path):
+    cfg = _config_file(tmp_path, fake, password="wrong-file-password-42")
+    res, failed = run_module(patroni_cluster.main, dict(config_file=cfg, operation="pause"))
+    assert failed and "HTTP 401" in res["msg"], res
+    assert "wrong-file-password-42" not in json.dumps(res)
+    assert fake.config.get("pause") is not True and fake.paused is False
+
+
+def test_unsafe_operation_with_a_file_without_authentication_fails_before_any_request(fake, tmp_path):
+    cfg = _config_file(tmp_path, fake, auth=False)
+    res, failed = run_module(patroni_cluster.main, dict(config_file=cfg, operation="configure", config={"ttl": 20}))
+    assert failed and cfg in res["msg"] and "restapi.authentication" in res["msg"], res
+    assert fake.log == []
+
+
+def test_missing_config_file_fails_cleanly(fake, tmp_path):
+    path = str(tmp_path / "nowhere" / "config.yml")
+    res, failed = run_module(patroni_cluster.main, dict(config_file=path, operation="info"))
+    assert failed
+    assert "cannot read Patroni configuration %s" % path in res["msg"] and "with become" in res["msg"]
+    assert "Traceback" not in res["msg"] and res["requests"] == []
+    assert fake.log == []
+
+
+def test_config_file_that_is_not_yaml_fails_without_its_content(fake, tmp_path):
+    path = tmp_path / "config.yml"
+    path.write_text("restapi:\n  authentication: {username: patroni, password: leaked-secret-77\n  : [\n")
+    res, failed = run_module(patroni_cluster.main, dict(config_file=str(path)))
+    assert failed and "is not valid YAML" in res["msg"], res
+    assert "leaked-secret-77" not in json.dumps(res)
+
+
+def test_config_file_without_restapi_section_says_what_to_fix(fake, tmp_path):
+    cfg = _config_file(tmp_path, fake, section="postgresql")
+    res, failed = run_module(patroni_cluster.main, dict(config_file=cfg))
+    assert failed and "no restapi section" in res["msg"] and "s3cret-pass-123" not in json.dumps(res), res
+    assert fake.log == []
