@@ -372,19 +372,18 @@ def main():
     for name in ('replicas', 'max_lag', 'wait_timeout', 'api_timeout'):
         if p[name] is not None and p[name] < 0:
             module.fail_json(msg='%s must be zero or more, got %s' % (name, p[name]))
-    if p['operation'] in ('switchover', 'failover', 'pause', 'resume', 'configure') \
-            and not module.check_mode and not (p['api_username'] and p['api_password']) and not p['config_file']:
+    changes = p['operation'] in ('switchover', 'failover', 'pause', 'resume', 'configure') and not module.check_mode
+    if changes and not (p['api_username'] and p['api_password']) and not p['config_file']:
         module.fail_json(msg='operation=%s changes the cluster: set api_username and api_password '
                              '(Patroni restapi.authentication), or config_file' % p['operation'])
     try:
         client = PatroniClient.from_module(module)
     except PatroniError as e:
         module.fail_json(msg=str(e), requests=[], status=None)
-    if p['operation'] in ('switchover', 'failover', 'pause', 'resume', 'configure') \
-            and not module.check_mode and not (client.username and client.password):
-        module.fail_json(msg='operation=%s changes the cluster, and %s has no restapi.authentication (or '
-                             'ctl.authentication): set api_username and api_password' % (p['operation'],
-                                                                                          p['config_file']))
+    if changes and not (client.username and client.password):
+        module.fail_json(msg='operation=%s changes the cluster, and %s has no username and password in '
+                             'ctl.authentication or restapi.authentication: add them there, or set api_username '
+                             'and api_password' % (p['operation'], p['config_file']))
     try:
         module.exit_json(**run(module, client))
     except PatroniError as e:

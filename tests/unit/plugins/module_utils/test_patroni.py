@@ -82,7 +82,6 @@ def test_deep_merge_applies_patch_like_patroni():
     assert base["postgresql"]["parameters"] == {"a": 1, "b": 2}  # input untouched
 
 
-
 # -- config_file ---------------------------------------------------------------------------------------------
 
 SECRET = "s3cret-from-the-file"
