@@ -114,3 +114,36 @@ def test_site_syntax_check(inventory):
     res = subprocess.run([ANSIBLE_PLAYBOOK, "--syntax-check", "-i", os.path.join(ROOT, "inventories", inventory),
                           os.path.join(ROOT, "site.yml")], capture_output=True, text=True, env=env, timeout=120, check=False)
     assert res.returncode == 0, res.stderr[-2000:]
+
+
+def _certificate(tmp_path, sans):
+    """A CA and a host certificate with the given SANs (openssl), for dpg_tls_host_cert."""
+    def run(*args):
+        subprocess.run(list(args), check=True, capture_output=True)
+    ca_key, ca, key, csr, crt, ext = (str(tmp_path / n) for n in ("ca.key", "ca.crt", "h.key", "h.csr", "h.crt",
+                                                                    "ext.cnf"))
+    run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", ca_key, "-out", ca, "-days", "2", "-subj", "/CN=test CA")
+    run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
+        "-keyout", key, "-out", csr, "-subj", "/CN=host")
+    (tmp_path / "ext.cnf").write_text("subjectAltName=" + ",".join(sans) + "\n")
+    run("openssl", "x509", "-req", "-in", csr, "-CA", ca, "-CAkey", ca_key, "-CAcreateserial", "-out", crt,
+        "-days", "2", "-extfile", ext)
+    return ca, crt, key
+
+
+def test_ready_made_certificate_without_a_host_address_fails_naming_it(tmp_path):
+    """A certificate that lacks one address the host is reached at stops preflight, naming that SAN."""
+    ca, crt, key = _certificate(tmp_path, ["DNS:pg1", "DNS:localhost", "IP:127.0.0.1"])
+    res = _preflight(_inventory(tmp_path, dpg_tls_ca_cert=ca, dpg_tls_host_cert=crt, dpg_tls_host_key=key))
+    assert res.returncode != 0
+    assert "lacks the subject alternative names" in res.stdout and "IP:192.0.2.1" in res.stdout, res.stdout[-3000:]
+    assert "UNREACHABLE" not in res.stdout
+
+
+def test_ready_made_certificate_with_every_name_passes(tmp_path):
+    sans = ["DNS:pg1", "DNS:pg2", "DNS:pg3", "DNS:lb1", "DNS:localhost", "IP:127.0.0.1", "IP:192.0.2.1",
+            "IP:192.0.2.2", "IP:192.0.2.3", "IP:192.0.2.9"]
+    ca, crt, key = _certificate(tmp_path, sans)
+    res = _preflight(_inventory(tmp_path, dpg_tls_ca_cert=ca, dpg_tls_host_cert=crt, dpg_tls_host_key=key))
+    assert res.returncode == 0, res.stdout[-3000:]

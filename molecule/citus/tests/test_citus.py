@@ -160,10 +160,12 @@ def test_zz_coordinator_switchover_keeps_pg_dist_node_right():
     body = json.dumps({"leader": old, "candidate": new})
     started = time.time()
     cmd = node.run("python3 -c %s" % _quote(
-        "import urllib.request;"
-        "r=urllib.request.Request('http://127.0.0.1:8008/switchover',data=%r.encode(),method='POST',"
+        "import ssl,urllib.request;"
+        "c=ssl.create_default_context(cafile='/etc/patroni/tls/ca.crt');"
+        "c.load_cert_chain('/etc/patroni/tls/server.crt','/etc/patroni/tls/server.key');"
+        "r=urllib.request.Request('https://127.0.0.1:8008/switchover',data=%r.encode(),method='POST',"
         "headers={'Authorization':'Basic %s','Content-Type':'application/json'});"
-        "print(urllib.request.urlopen(r,timeout=60).status)" % (body, auth)))
+        "print(urllib.request.urlopen(r,timeout=60,context=c).status)" % (body, auth)))
     assert cmd.rc == 0 and "200" in cmd.stdout, cmd.stderr
     assert wait(lambda: _sql("SELECT nodename FROM pg_dist_node WHERE groupid = 0 AND noderole = 'primary'")[0][0]
                 == new, 60), _dist_nodes()

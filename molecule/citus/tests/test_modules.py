@@ -10,23 +10,19 @@ import sys
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "resources"))
 from adhoc import module  # noqa: E402  pylint: disable=wrong-import-position
 
-LAB_DIR = os.environ["DPG_LAB_DIR"]
 COORDINATORS = ["mol-cit-c1", "mol-cit-c2"]
 
 
-def _secret(name):
-    with open(os.path.join(LAB_DIR, "secrets", name)) as f:
-        return f.read().split()[0]
-
-
 def _leader():
-    res = module(COORDINATORS[0], "dpg.cluster.patroni_cluster", dict(operation="wait", wait_timeout=120))
+    res = module(COORDINATORS[0], "dpg.cluster.patroni_cluster",
+                 dict(operation="wait", wait_timeout=120, config_file="/etc/patroni/config.yml"))
     assert not res.get("failed"), res
     return res["leader"]
 
 
 def _login():
-    return dict(login_host="127.0.0.1", login_user="postgres", login_password=_secret("superuser"), login_db="dpg")
+    """The superuser over the member's socket (peer; the modules run as root, mapped to postgres)."""
+    return dict(login_unix_socket="/var/run/postgresql", login_user="postgres", login_db="dpg")
 
 
 def _call(name, args, check=False):

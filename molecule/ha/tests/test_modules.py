@@ -23,21 +23,26 @@ def _secret(name):
         return f.read().split()[0]
 
 
-AUTH = dict(api_username="patroni")
+# As playbooks call it: URL, CA, client certificate and credentials from Patroni's own configuration.
+CFG = dict(config_file="/etc/patroni/config.yml")
+TLS = "/etc/patroni/tls/"
 
 
 def _auth():
-    return dict(AUTH, api_password=_secret("restapi"))
+    """The same, spelled out: the REST API's HTTPS address, the CA, a client certificate and the credentials."""
+    return dict(api_url="https://127.0.0.1:8008", ca_path=TLS + "ca.crt", client_cert=TLS + "server.crt",
+                client_key=TLS + "server.key", api_username="patroni", api_password=_secret("restapi"))
 
 
 def _info():
-    res = _module(NODES[0], "dpg.cluster.patroni_cluster", dict(operation="wait", wait_timeout=180))
+    res = _module(NODES[0], "dpg.cluster.patroni_cluster", dict(operation="wait", wait_timeout=180, **CFG))
     assert not res.get("failed"), res
     return res
 
 
 def _config():
-    res = _module(NODES[0], "ansible.builtin.uri", dict(url="http://127.0.0.1:8008/config", return_content=True))
+    res = _module(NODES[0], "ansible.builtin.uri", dict(url="https://127.0.0.1:8008/config", return_content=True,
+                                                         ca_path=TLS + "ca.crt"))
     return json.loads(res["content"])
 
 
@@ -61,12 +66,23 @@ def test_patroni_cluster_configure_check_apply_rerun():
 
 def test_patroni_cluster_pause_resume_check_apply_rerun():
     for op, paused in (("pause", True), ("resume", False)):
-        res = _module(NODES[0], "dpg.cluster.patroni_cluster", dict(operation=op, **_auth()), check=True)
+        res = _module(NODES[0], "dpg.cluster.patroni_cluster", dict(operation=op, **CFG), check=True)
         assert res["changed"] is True and _info()["paused"] is not paused, (op, res)
-        res = _module(NODES[0], "dpg.cluster.patroni_cluster", dict(operation=op, **_auth()))
+        res = _module(NODES[0], "dpg.cluster.patroni_cluster", dict(operation=op, **CFG))
         assert res["changed"] is True and res["paused"] is paused, (op, res)
-        res = _module(NODES[0], "dpg.cluster.patroni_cluster", dict(operation=op, **_auth()))
+        res = _module(NODES[0], "dpg.cluster.patroni_cluster", dict(operation=op, **CFG))
         assert res["changed"] is False, (op, res)
+        assert _secret("restapi") not in json.dumps(res), "the password read from config_file was returned"
+
+
+def test_patroni_cluster_refuses_plain_http_and_a_missing_client_certificate():
+    """Over TLS the module must verify the certificate; an unsafe call without client certificate gets 403."""
+    res = _module(NODES[0], "dpg.cluster.patroni_cluster", dict(operation="info", api_url="http://127.0.0.1:8008"))
+    assert res.get("failed") and "cannot reach Patroni" in res["msg"], res
+    no_cert = dict(_auth(), operation="configure", config={"maximum_lag_on_failover": 1048577})
+    del no_cert["client_cert"], no_cert["client_key"]
+    res = _module(NODES[0], "dpg.cluster.patroni_cluster", no_cert)
+    assert res.get("failed") and "HTTP 403" in res["msg"] and "Traceback" not in res["msg"], res
 
 
 def test_patroni_cluster_switchover_check_apply_rerun():
