@@ -1,25 +1,31 @@
 """Drill probe: what clients see while a fault is injected into the cluster.
 
-Three bounded loops in threads, started together:
+Up to three bounded loops in threads, started together:
 
 - writer: ``INSERT`` of an increasing id through the read-write endpoint every ``interval``
   seconds (reconnecting after errors), recording when each id was acknowledged;
-- reader: ``SELECT max(id)`` through the read-only endpoint every ``interval`` seconds; an
-  answer is *stale* when it misses an id that was acknowledged more than ``stale_after``
-  seconds before the read started (a member that does not stream, or diverged, answers
-  stale: this is the "read-only pool serves only healthy replicas" check);
-- members: ``SELECT pg_is_in_recovery()`` on every member's PostgreSQL directly every
-  ``interval`` seconds; the seconds during which two or more members answered ``false``
-  are the seconds with two writable members (split brain as clients could see it).
+- reader (when a read-only endpoint is given): ``SELECT max(id)`` through the read-only endpoint
+  every ``interval`` seconds; an answer is *stale* when it misses an id that was acknowledged
+  more than ``stale_after`` seconds before the read started (a member that does not stream, or
+  diverged, answers stale: this is the "read-only pool serves only healthy replicas" check);
+- members (when members are given): ``SELECT pg_is_in_recovery()`` on every member's PostgreSQL
+  directly every 0.5 s; the seconds during which two or more members answered ``false`` are the
+  seconds with two writable members (split brain as clients could see it).
 
 After ``stop()`` (or ``max_seconds``) the acknowledged ids are read back through the
 read-write endpoint: ids missing there are acknowledged rows lost.
 
-As a program (playbooks/ops/drill.yml): ``drill_probe.py CONFIG`` where CONFIG is a JSON file
-(mode 0600; it may hold passwords) with keys ``rw`` and ``ro`` (libpq keyword dicts),
-``members`` ({name: address}) and ``member_port`` (reached with the ``rw`` credentials), ``table``, ``max_seconds``, ``interval``,
-``stale_after``, ``distributed`` (Citus: hash-distribute the probe table) and ``stop_file``; it runs until ``stop_file`` exists, its directory is removed
-or ``max_seconds`` pass, and prints the report as one JSON object. The molecule scenarios import ``Probe``.
+As a program: ``drill_probe.py CONFIG`` where CONFIG is a JSON file of mode 0600 (or stricter: it
+holds the password, which the probe takes from nowhere else: not from its arguments nor its
+environment) with keys ``rw`` (libpq keyword dict: host, port, dbname, user, password or passfile,
+sslmode, sslrootcert, ...), optional ``ro`` (the same for the read-only endpoint) and ``members``
+({name: address}, reached on ``member_port`` with the ``rw`` settings), ``table``, ``max_seconds``,
+``interval``, ``stale_after``, ``distributed`` (Citus: hash-distribute the probe table) and
+``stop_file``; it runs until ``stop_file`` exists, its directory is removed or ``max_seconds`` pass,
+and prints the report (see ``Probe.report``) as one JSON object. playbooks/ops/drill.yml runs it on the
+controller with every key; playbooks/ops/switchover.yml runs it on a replica host with ``rw`` only
+(the longest write pause during a switchover). A CONFIG that others can read is refused. The
+molecule scenarios import ``Probe``.
 """
 
 import json
@@ -35,8 +41,9 @@ class Probe:
     """Writer, read-only reader and member watcher over libpq keyword dicts (see module doc).
 
     ``rw``/``ro``: dicts for ``psycopg2.connect`` (host, port, dbname, user, password or
-    passfile); ``members``: {name: dict}; ``table``: name of the probe table (created in the
-    read-write database, emptied at start); ``interval`` and ``stale_after`` in seconds.
+    passfile, sslmode, sslrootcert); ``ro`` None: no reader; ``members``: {name: dict}, none: no
+    member watcher; ``table``: name of the probe table (created in the read-write database,
+    emptied at start); ``interval``, ``stale_after`` and ``max_seconds`` in seconds.
     """
 
     def __init__(self, rw, ro, members=None, table="dpg_drill_probe", interval=0.05, stale_after=5.0,
@@ -163,7 +170,9 @@ class Probe:
                     cur.execute("SELECT create_distributed_table(%s, 'id')", (self.table,))
         conn.close()
         self._started = time.time()
-        for target in (self._write_loop, self._read_loop, self._member_loop):
+        loops = [self._write_loop] + ([self._read_loop] if self.ro else []) + \
+            ([self._member_loop] if self.members else [])
+        for target in loops:
             thread = threading.Thread(target=target, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -175,6 +184,7 @@ class Probe:
         self.marks[name] = round(time.time() - self._started, 3)
 
     def stop(self):
+        """Stop the loops and wait until each has closed its connections."""
         self._stop.set()
         for thread in self._threads:
             thread.join()
@@ -220,11 +230,15 @@ class Probe:
 
 
 def main(path):
+    """Run the probe of the CONFIG file ``path`` (see the module doc); print its report as JSON."""
     with open(path) as f:
+        if os.fstat(f.fileno()).st_mode & 0o077:
+            sys.exit("%s holds a password and must be readable by its owner only (mode 0600), "
+                     "not %o: chmod 0600 it" % (path, os.fstat(f.fileno()).st_mode & 0o777))
         cfg = json.load(f)
     members = {name: dict(cfg["rw"], host=address, port=int(cfg.get("member_port", 5432)))
                for name, address in cfg.get("members", {}).items()}
-    probe = Probe(cfg["rw"], cfg["ro"], members, cfg.get("table", "dpg_drill_probe"),
+    probe = Probe(cfg["rw"], cfg.get("ro"), members, cfg.get("table", "dpg_drill_probe"),
                   float(cfg.get("interval", 0.05)), float(cfg.get("stale_after", 5)),
                   float(cfg.get("max_seconds", 300)), bool(cfg.get("distributed", False)))
     probe.start(warmup=0)
