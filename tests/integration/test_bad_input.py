@@ -120,8 +120,8 @@ def _certificate(tmp_path, sans):
     """A CA and a host certificate with the given SANs (openssl), for dpg_tls_host_cert."""
     def run(*args):
         subprocess.run(list(args), check=True, capture_output=True)
-    ca_key, ca, key, csr, crt, ext = (str(tmp_path / n) for n in ("ca.key", "ca.crt", "h.key", "h.csr", "h.crt",
-                                                                    "ext.cnf"))
+    names = ("ca.key", "ca.crt", "h.key", "h.csr", "h.crt", "ext.cnf")
+    ca_key, ca, key, csr, crt, ext = (str(tmp_path / n) for n in names)
     run("openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",
         "-keyout", ca_key, "-out", ca, "-days", "2", "-subj", "/CN=test CA")
     run("openssl", "req", "-new", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes",

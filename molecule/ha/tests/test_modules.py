@@ -41,8 +41,8 @@ def _info():
 
 
 def _config():
-    res = _module(NODES[0], "ansible.builtin.uri", dict(url="https://127.0.0.1:8008/config", return_content=True,
-                                                         ca_path=TLS + "ca.crt"))
+    args = dict(url="https://127.0.0.1:8008/config", return_content=True, ca_path=TLS + "ca.crt")
+    res = _module(NODES[0], "ansible.builtin.uri", args)
     return json.loads(res["content"])
 
 

@@ -307,9 +307,9 @@ def test_zz_rotate_internal_secret_without_write_errors(secret, client_cert):
     time.sleep(2)
     probe.stop()
     rep = probe.report()
+    figures = (secret, took, changed, rep["writes_acked"], rep["write_errors"], rep["write_outage_s"], rep["rows_lost"])
     report("ROTATION %s: playbook %.1f s, %d changed; writer: %d rows acknowledged, %d errors, longest pause "
-           "%.2f s, %d lost" % (secret, took, changed, rep["writes_acked"], rep["write_errors"], rep["write_outage_s"],
-                               rep["rows_lost"]))
+           "%.2f s, %d lost" % figures)
     assert rc == 0, out[-3000:]
     assert changed > 0, "nothing changed although %s did" % secret
     assert new not in out and old not in out, "a secret is in the playbook's output"
