@@ -148,6 +148,10 @@ def test_make_lab_end_to_end(topology, capsys):
         assert rc == 0, err
         rc, user, err = _psql("SELECT current_user || ' ' || pg_is_in_recovery()")
         assert rc == 0 and user == "dpg_app false", (user, err)
+        # endpoints.env asks for verify-full against the lab's CA; plaintext is refused
+        res = _user_shell('[ "$PGSSLMODE" = verify-full ] && [ -s "$PGSSLROOTCERT" ] && '
+                          'PGSSLMODE=disable psql -X -Atc "SELECT 1"')
+        assert res.returncode != 0 and "SSL required" in res.stderr, (res.returncode, res.stderr)
 
         # read back through the read-only endpoint once replicated, from a replica
         def replicated():
@@ -180,8 +184,9 @@ def test_make_lab_end_to_end(topology, capsys):
                 "ANSIBLE_COLLECTIONS_PATH=%s/build/collections ANSIBLE_CONFIG=%s/ansible.cfg "
                 "ANSIBLE_STDOUT_CALLBACK=json ANSIBLE_LOAD_CALLBACK_PLUGINS=1 "
                 "%s/ansible localhost -c local -i localhost, -m dpg.cluster.citus_info "
-                "-a 'login_host=127.0.0.1 login_port=5000 login_user=dpg_app login_db=dpg' "
-                "-e ansible_python_interpreter=%s" % (ROOT, ROOT, BIN, sys.executable))
+                "-a 'login_host=127.0.0.1 login_port=5000 login_user=dpg_app login_db=dpg "
+                "ssl_mode=verify-full ca_cert=%s/ca.crt' "
+                "-e ansible_python_interpreter=%s" % (ROOT, ROOT, BIN, LAB_DIR, sys.executable))
             assert res.returncode == 0, res.stdout[-3000:] + res.stderr[-2000:]
             groups = sorted({n["groupid"] for n in yaml.safe_load(res.stdout)["plays"][0]["tasks"][0]
                              ["hosts"]["localhost"]["nodes"] if n["isactive"] and n["noderole"] == "primary"})
