@@ -17,14 +17,17 @@ ENV = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "col
            PATH=BIN + os.pathsep + os.environ.get("PATH", ""))
 
 
-def module(host, name, args, check=False, diff=False):
-    """Run module ``name`` with ``args`` (dict) on ``host``; return its result dict.
+def module(host, name, args, check=False, diff=False, become_user=None):
+    """Run module ``name`` with ``args`` (dict) on ``host``, as ``become_user`` when given; return its result dict.
 
     The task goes through a temporary playbook file (mode 0600), so passwords in ``args`` are on no
     command line.
     """
     with tempfile.NamedTemporaryFile("w", suffix=".yml", delete=False) as f:
-        json.dump([{"hosts": host, "gather_facts": False, "tasks": [{"name": "call", name: args}]}], f)
+        task = {"name": "call", name: args}
+        if become_user:
+            task.update(become=True, become_user=become_user)
+        json.dump([{"hosts": host, "gather_facts": False, "tasks": [task]}], f)
         path = f.name
     os.chmod(path, 0o600)
     cmd = [os.path.join(BIN, "ansible-playbook"), "-i", os.environ["MOLECULE_INVENTORY_FILE"], path] + \

@@ -137,6 +137,37 @@ def member_addresses(hosts, hostvars):
     return out
 
 
+def pgbackrest_stanzas(hosts, hostvars, scope, citus=False):
+    """pgBackRest stanzas of the Patroni clusters formed by ``hosts``: ``{stanza: [host, ...]}`` (str to list of str).
+
+    One stanza per Patroni cluster: without Citus ``scope`` holds every host; with Citus each group
+    has its own stanza ``<scope>-g<N>`` (every group is a Patroni cluster with its own system
+    identifier and WAL, although all share one scope), holding the hosts of that group in order.
+    Raises AnsibleFilterError for an empty scope or, with Citus, a host without ``citus_group``.
+    """
+    if not scope:
+        raise AnsibleFilterError("pgbackrest_stanzas: scope (the Patroni scope, dpg_cluster_name) is empty")
+    if not citus:
+        return {str(scope): list(hosts)}
+    out = {}
+    for name in hosts:
+        value = _vars(hostvars, name).get('citus_group')
+        if value is None:
+            raise AnsibleFilterError("pgbackrest_stanzas: %s has no citus_group; with Citus every PostgreSQL host needs one" % name)
+        out.setdefault('%s-g%d' % (scope, int(value)), []).append(name)
+    return dict(sorted(out.items(), key=lambda item: int(item[0].rsplit('-g', 1)[1])))
+
+
+def pgbackrest_stanza(host, hostvars, scope, citus=False):
+    """The pgBackRest stanza of inventory host ``host`` (str): ``scope``, or ``<scope>-g<citus_group>`` with Citus."""
+    if not citus:
+        return str(scope)
+    value = _vars(hostvars, host).get('citus_group')
+    if value is None:
+        raise AnsibleFilterError("pgbackrest_stanza: %s has no citus_group; with Citus every PostgreSQL host needs one" % host)
+    return '%s-g%d' % (scope, int(value))
+
+
 class FilterModule(object):
     """Topology filters."""
 
@@ -148,4 +179,6 @@ class FilterModule(object):
             'patroni_members': patroni_members,
             'member_addresses': member_addresses,
             'haproxy_backends': haproxy_backends,
+            'pgbackrest_stanzas': pgbackrest_stanzas,
+            'pgbackrest_stanza': pgbackrest_stanza,
         }

@@ -26,7 +26,7 @@ def _docker_problem():
     return None
 
 
-@pytest.mark.parametrize("scenario", ["etcd", "ha", "citus", "citus_standalone"])
+@pytest.mark.parametrize("scenario", ["etcd", "ha", "backup", "citus", "citus_standalone"])
 def test_molecule_scenario(scenario, tmp_path):
     if scenario.startswith("citus") and not os.environ.get("DPG_CITUS_IMAGE"):
         pytest.skip("DPG_CITUS_IMAGE is not set: no image carrying Citus (Citus is in no registry reachable here)")

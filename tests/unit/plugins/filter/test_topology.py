@@ -4,7 +4,8 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.dpg.cluster.plugins.filter.topology import (
-    citus_group_hosts, citus_groups, haproxy_backends, host_address, member_addresses, patroni_members)
+    citus_group_hosts, citus_groups, haproxy_backends, host_address, member_addresses, patroni_members,
+    pgbackrest_stanza, pgbackrest_stanzas)
 
 HOSTVARS = {
     "c1": {"citus_group": 0, "dpg_address": "10.0.0.1"},
@@ -60,3 +61,23 @@ def test_haproxy_backends_by_column_name():
     assert haproxy_backends(CSV) == {"primary": {"pg1": "UP", "pg2": "DOWN"}, "replicas": {"pg2": "UP"}}
     with pytest.raises(AnsibleFilterError, match="not HAProxy statistics CSV"):
         haproxy_backends("<html>503</html>")
+
+
+def test_pgbackrest_stanzas_one_per_patroni_cluster():
+    assert pgbackrest_stanzas(PG, HOSTVARS, "demo") == {"demo": PG}
+    # with Citus, one per group, in group order (g10 after g2, not between g1 and g2)
+    hv = dict(HOSTVARS, w10={"citus_group": 10}, w2={"citus_group": 2})
+    got = pgbackrest_stanzas(["w10"] + PG + ["w2"], hv, "demo", citus=True)
+    assert list(got) == ["demo-g0", "demo-g1", "demo-g2", "demo-g10"]
+    assert got["demo-g0"] == ["c1", "c2"] and got["demo-g1"] == ["w1a", "w1b"]
+    assert pgbackrest_stanza("w1b", HOSTVARS, "demo", citus=True) == "demo-g1"
+    assert pgbackrest_stanza("w1b", HOSTVARS, "demo") == "demo"
+
+
+def test_pgbackrest_stanzas_refuses_what_cannot_be_named():
+    with pytest.raises(AnsibleFilterError, match="scope"):
+        pgbackrest_stanzas(PG, HOSTVARS, "")
+    with pytest.raises(AnsibleFilterError, match="lb has no citus_group"):
+        pgbackrest_stanzas(PG + ["lb"], HOSTVARS, "demo", citus=True)
+    with pytest.raises(AnsibleFilterError, match="lb has no citus_group"):
+        pgbackrest_stanza("lb", HOSTVARS, "demo", citus=True)

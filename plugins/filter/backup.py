@@ -1,0 +1,104 @@
+# -*- coding: utf-8 -*-
+# Copyright: (c) 2026, dpg.cluster developers
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Backup decisions: whether a restore target can be reached with what the repository holds."""
+
+from __future__ import absolute_import, division, print_function
+
+__metaclass__ = type
+
+import datetime
+import re
+
+from ansible.errors import AnsibleFilterError
+
+RESTORE_TYPES = ('latest', 'time', 'name', 'lsn')
+_LSN = re.compile(r'^[0-9A-Fa-f]{1,8}/[0-9A-Fa-f]{1,8}$')
+
+
+def _utc(epoch):
+    return datetime.datetime.fromtimestamp(int(epoch), datetime.timezone.utc).strftime('%Y-%m-%d %H:%M:%S+00')
+
+
+def parse_time(text):
+    """Epoch seconds (float) of a restore time such as ``2026-11-21 21:40:00+00`` (str).
+
+    ISO 8601 with a date, a time and a UTC offset (``+00``, ``+01:00``, ``Z``); PostgreSQL reads the
+    same text as recovery_target_time. Raises ValueError without an offset (a time without one
+    would be read in the server's time zone, which the operator may not know).
+    """
+    value = str(text).strip().replace('Z', '+00:00')
+    if re.search(r'[+-]\d\d$', value):
+        value += ':00'
+    parsed = datetime.datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise ValueError('no time zone')
+    return parsed.timestamp()
+
+
+def _lsn(text):
+    high, low = str(text).split('/')
+    return (int(high, 16) << 32) + int(low, 16)
+
+
+def restore_target_problems(stanzas, restore_type, target, now, points=None):
+    """Why ``target`` cannot be restored in every stanza of ``stanzas`` (list of str, empty when it can).
+
+    ``stanzas`` is the ``stanzas`` list of dpg.cluster.pgbackrest_info (dicts with ``name``,
+    ``backups``, ``oldest_backup_stop`` (epoch s) and ``oldest_backup_lsn_stop``); ``restore_type``
+    one of latest, time, name, lsn; ``target`` the time, name or LSN (ignored for latest); ``now``
+    epoch seconds; ``points`` the restore points recorded by playbooks/ops/restore_point.yml (list
+    of dicts with ``name`` and ``time``). A time or a point must lie between the end of the oldest
+    backup (the earliest consistent state) and now; an LSN must not precede the oldest backup's end.
+    Every message names the range that can be restored.
+    """
+    if restore_type not in RESTORE_TYPES:
+        return ['restore_type must be one of %s, got %r' % (', '.join(RESTORE_TYPES), restore_type)]
+    problems = []
+    if not stanzas:
+        return ['no stanza to restore']
+    for stanza in stanzas:
+        if not stanza.get('backups'):
+            problems.append('stanza %s has no backup in the repository: run playbooks/ops/backup.yml -e backup_type=full first'
+                            % stanza.get('name'))
+    if problems:
+        return problems
+    oldest = max(int(s['oldest_backup_stop']) for s in stanzas)
+    window = 'the range that can be restored is %s .. now (%s)' % (_utc(oldest), _utc(now))
+    if restore_type == 'time':
+        try:
+            when = parse_time(target)
+        except (TypeError, ValueError):
+            return ["restore_target %r is not a time with a time zone, such as '2026-11-21 21:40:00+00'; %s" % (target, window)]
+        if when < oldest:
+            problems.append('restore_target %s is before the end of the oldest backup; %s' % (target, window))
+        elif when > now:
+            problems.append('restore_target %s is in the future; %s' % (target, window))
+    elif restore_type == 'name':
+        known = [p for p in (points or []) if p.get('name') == target]
+        if not known:
+            names = ', '.join('%s (%s)' % (p.get('name'), p.get('time')) for p in (points or [])) or 'none'
+            problems.append('restore point %r was not recorded by playbooks/ops/restore_point.yml; recorded points: %s; %s'
+                            % (target, names, window))
+        else:
+            try:
+                when = parse_time(known[-1]['time'])
+            except (KeyError, TypeError, ValueError):
+                raise AnsibleFilterError('restore point %r has no readable time in the ledger: %r' % (target, known[-1]))
+            if when < oldest:
+                problems.append('restore point %s (%s) is older than the oldest backup; %s' % (target, known[-1]['time'], window))
+    elif restore_type == 'lsn':
+        if not _LSN.match(str(target)):
+            return ["restore_target %r is not an LSN such as '0/3000158'; %s" % (target, window)]
+        for stanza in stanzas:
+            floor = stanza.get('oldest_backup_lsn_stop')
+            if floor and _lsn(target) < _lsn(floor):
+                problems.append('LSN %s is before the end of the oldest backup of stanza %s (%s)' % (target, stanza['name'], floor))
+    return problems
+
+
+class FilterModule(object):
+    """Backup filters."""
+
+    def filters(self):
+        return {'restore_target_problems': restore_target_problems}

@@ -1,0 +1,54 @@
+"""Restore targets: refused outside what the repository can reach, with the range in the message."""
+
+import pytest
+
+from ansible_collections.dpg.cluster.plugins.filter.backup import parse_time, restore_target_problems
+
+NOW = parse_time("2026-11-21 22:00:00+00")
+STANZAS = [
+    {"name": "demo-g0", "backups": [{"label": "F"}], "oldest_backup_stop": parse_time("2026-11-21 20:00:00+00"),
+     "oldest_backup_lsn_stop": "0/3000158"},
+    {"name": "demo-g1", "backups": [{"label": "F"}], "oldest_backup_stop": parse_time("2026-11-21 20:30:00+00"),
+     "oldest_backup_lsn_stop": "0/5000000"},
+]
+POINTS = [{"name": "before", "time": "2026-11-21 21:00:00.123456+00"}, {"name": "early", "time": "2026-11-21 20:10:00+00"}]
+
+
+def test_parse_time_needs_a_zone():
+    assert parse_time("2026-11-21T20:00:00Z") == parse_time("2026-11-21 21:00:00+01:00")
+    with pytest.raises(ValueError):
+        parse_time("2026-11-21 20:00:00")
+
+
+def test_reachable_targets():
+    assert restore_target_problems(STANZAS, "latest", "", NOW) == []
+    assert restore_target_problems(STANZAS, "time", "2026-11-21 21:30:00+00", NOW) == []
+    assert restore_target_problems(STANZAS, "name", "before", NOW, POINTS) == []
+    assert restore_target_problems(STANZAS, "lsn", "0/6000000", NOW) == []
+
+
+def test_time_outside_the_range_names_it():
+    # the range starts at the latest "oldest backup" of all stanzas: every group must reach the target
+    (msg,) = restore_target_problems(STANZAS, "time", "2026-11-21 20:15:00+00", NOW)
+    assert "before the end of the oldest backup" in msg and "2026-11-21 20:30:00+00 .. now (2026-11-21 22:00:00+00)" in msg
+    (msg,) = restore_target_problems(STANZAS, "time", "2026-11-22 00:00:00+00", NOW)
+    assert "in the future" in msg
+    (msg,) = restore_target_problems(STANZAS, "time", "yesterday", NOW)
+    assert "not a time with a time zone" in msg
+
+
+def test_names_and_lsns():
+    (msg,) = restore_target_problems(STANZAS, "name", "nope", NOW, POINTS)
+    assert "was not recorded" in msg and "before (2026-11-21 21:00:00.123456+00)" in msg
+    (msg,) = restore_target_problems(STANZAS, "name", "early", NOW, POINTS)
+    assert "older than the oldest backup" in msg
+    (msg,) = restore_target_problems(STANZAS, "lsn", "0/4000000", NOW)
+    assert "demo-g1" in msg and "0/5000000" in msg
+    (msg,) = restore_target_problems(STANZAS, "lsn", "zz", NOW)
+    assert "not an LSN" in msg
+
+
+def test_bad_type_and_empty_repository():
+    assert "restore_type must be one of" in restore_target_problems(STANZAS, "immediate", "", NOW)[0]
+    assert "has no backup" in restore_target_problems([{"name": "x", "backups": []}], "latest", "", NOW)[0]
+    assert restore_target_problems([], "latest", "", NOW) == ["no stanza to restore"]
