@@ -87,7 +87,9 @@ def _play(path, *extra):
 
 
 def _lines(out, prefix):
-    return [m.group(0).strip() for m in re.finditer(r"%s[^\"\n]*" % re.escape(prefix), out)]
+    """Lines of the playbook output starting with ``prefix``; the callback folds long messages, unfold them."""
+    flat = re.sub(r"\n\s+", " ", out)
+    return [m.group(0).strip().rstrip("'") for m in re.finditer(r"%s[^\"'\n]*" % re.escape(prefix), flat)]
 
 
 def test_archiving_works_and_the_first_full_backup_exists():
@@ -218,14 +220,19 @@ def test_restore_to_the_named_point():
 
 
 def test_replicas_are_restored_from_the_repository_and_fall_back_to_basebackup():
+    """patronictl reinit of a replica: a pgBackRest delta restore; without a usable repository, pg_basebackup.
+
+    For the fallback the replica's pgBackRest configuration names no repository host for the
+    duration, so the pgbackrest method fails at once (an unreachable repository host also falls
+    back, after pgBackRest's connection retries, about 3 minutes) and both copies are timed alike.
+    """
     replica = [m["Member"] for m in _members() if m["Role"] != "Leader"][0]
     node = testinfra.get_host("docker://" + replica)
-    repo = testinfra.get_host("docker://" + REPO)
+    conf = "/etc/pgbackrest.conf"
     timings = {}
-    for how in ("repository", "basebackup"):
+    for how in ("pgbackrest", "basebackup"):
         if how == "basebackup":
-            # with the repository host's TLS server down, pgBackRest fails and Patroni falls back
-            repo.check_output("systemctl stop pgbackrest")
+            node.check_output("cp -p %s %s.drill && printf '[global]\\nrepo1-path=/var/lib/pgbackrest\\n' > %s" % (conf, conf, conf))
         try:
             since = node.check_output("date '+%Y-%m-%d %H:%M:%S'")
             started = time.time()
@@ -235,11 +242,11 @@ def test_replicas_are_restored_from_the_repository_and_fall_back_to_basebackup()
             timings[how] = time.time() - started
             log = node.check_output("journalctl -u patroni --no-pager -o cat --since '%s'" % since)
         finally:
-            repo.check_output("systemctl start pgbackrest")
-        method = "pgbackrest" if how == "repository" else "basebackup"
-        assert "replica has been created using %s" % method in log, log[-3000:]
+            if how == "basebackup":
+                node.check_output("mv %s.drill %s" % (conf, conf))
+        assert "replica has been created using %s" % how in log, log[-3000:]
     report("REPLICA re-created from the repository (pgBackRest delta restore) in %.1f s, with pg_basebackup from the "
-           "leader (repository down, fallback) in %.1f s" % (timings["repository"], timings["basebackup"]))
+           "leader in %.1f s (patronictl reinit until streaming)" % (timings["pgbackrest"], timings["basebackup"]))
 
 
 def test_restore_to_latest_of_an_unharmed_cluster_loses_nothing():
