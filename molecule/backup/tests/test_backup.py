@@ -163,9 +163,9 @@ def test_restore_point_then_an_accident():
 
 @pytest.mark.parametrize("extra, message", [
     ((), "restore_confirm=true"),
-    (("-e", "restore_confirm=true", "-e", "restore_type=time", "-e", "restore_target=2020-01-01 00:00:00+00"),
+    (("-e", "restore_confirm=true", "-e", "restore_type=time", "-e", "restore_target='2020-01-01 00:00:00+00'"),
      "before the end of the oldest backup; the range that can be restored is"),
-    (("-e", "restore_confirm=true", "-e", "restore_type=time", "-e", "restore_target=2099-01-01 00:00:00+00"),
+    (("-e", "restore_confirm=true", "-e", "restore_type=time", "-e", "restore_target='2099-01-01 00:00:00+00'"),
      "is in the future"),
     (("-e", "restore_confirm=true", "-e", "restore_type=name", "-e", "restore_target=never_made"),
      "was not recorded by playbooks/ops/restore_point.yml; recorded points: drill_1"),
@@ -183,15 +183,18 @@ def test_bad_restore_requests_change_nothing(extra, message):
 
 
 def _writer(results, stop):
-    """Try an insert through the balancer every 0.5 s; record when the first one succeeds."""
-    started = time.time()
+    """Insert through the balancer every 0.5 s; record when the first insert after a failed one succeeds."""
+    started, failed, i = time.time(), False, 0
     while not stop.is_set():
+        i += 1
         try:
-            _sql("INSERT INTO bk_orders VALUES (%s, 'after restore')", (10 ** 8 + int((time.time() - started) * 10),))
-            results["first_write"] = time.time() - started
-            return
+            _sql("INSERT INTO bk_orders VALUES (%s, 'around the restore')", (10 ** 8 + i,))
+            if failed:
+                results["first_write"] = time.time() - started
+                return
         except psycopg2.Error:
-            time.sleep(0.5)
+            failed = True
+        time.sleep(0.5)
 
 
 def test_restore_to_the_named_point():
@@ -259,6 +262,25 @@ def test_restore_to_latest_of_an_unharmed_cluster_loses_nothing():
     assert wait(_whole, 120), _members()
     assert _checksums() == before
     report("RESTORE latest of an unharmed cluster: playbook %.1f s, 0 rows lost of %d tables" % (took, len(before)))
+
+
+def test_scheduled_backup_follows_the_primary_after_a_switchover():
+    """The timer's unit, started by hand after a switchover, backs up from the new primary unchanged."""
+    old = [m["Member"] for m in _members() if m["Role"] == "Leader"][0]
+    new = [m["Member"] for m in _members() if m["Role"] != "Leader"][0]
+    res = module(new, "dpg.cluster.patroni_cluster", {"config_file": "/etc/patroni/config.yml", "operation": "switchover",
+                                                      "candidate": new})
+    assert not res.get("failed") and res.get("leader") == new, res
+    assert wait(lambda: [m["Member"] for m in _members() if m["Role"] == "Leader"] == [new] and _whole(), 120), _members()
+    before = [b["label"] for b in _info()["backups"]]
+    repo = testinfra.get_host("docker://" + REPO)
+    started = time.time()
+    run = repo.run("systemctl start pgbackrest-incr@%s.service" % STANZA)
+    assert run.rc == 0, run.stderr + repo.run("journalctl -u pgbackrest-incr@%s -n 30 --no-pager" % STANZA).stdout
+    after = _info()["backups"]
+    assert len(after) == len(before) + 1 and after[-1]["type"] == "incr", (before, after)
+    report("BACKUP scheduled unit after a switchover %s -> %s: %s in %.1f s, no reconfiguration"
+           % (old, new, after[-1]["label"], time.time() - started))
 
 
 def test_site_rerun_changes_nothing_after_the_restores():
