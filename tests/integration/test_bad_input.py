@@ -147,3 +147,28 @@ def test_ready_made_certificate_with_every_name_passes(tmp_path):
     ca, crt, key = _certificate(tmp_path, sans)
     res = _preflight(_inventory(tmp_path, dpg_tls_ca_cert=ca, dpg_tls_host_cert=crt, dpg_tls_host_key=key))
     assert res.returncode == 0, res.stdout[-3000:]
+
+
+def _with_backup(tmp_path, hosts=1, **overrides):
+    path = tmp_path / "hosts.yml"
+    inv = yaml.safe_load(open(_inventory(tmp_path, **overrides)))
+    inv["all"]["children"]["backup"] = {"hosts": {"bk%d" % i: {"ansible_host": "192.0.2.%d" % (30 + i)}
+                                                  for i in range(1, hosts + 1)}}
+    path.write_text(yaml.safe_dump(inv))
+    return str(path)
+
+
+@pytest.mark.parametrize("hosts,passphrase", [(1, None), (1, "short-pass"), (2, STRONG * 2)])
+def test_backup_group_needs_one_host_and_a_passphrase(tmp_path, hosts, passphrase):
+    res = _preflight(_with_backup(tmp_path, hosts=hosts, dpg_backup_cipher_pass=passphrase))
+    assert res.returncode != 0
+    out = res.stdout + res.stderr
+    assert "pgBackRest needs exactly one repository host" in out and "dpg_backup_cipher_pass" in out, out[-3000:]
+    assert "UNREACHABLE" not in out
+    if passphrase:
+        assert passphrase not in out  # the check is no_log: a rejected passphrase is not printed
+
+
+def test_backup_group_with_a_passphrase_passes(tmp_path):
+    res = _preflight(_with_backup(tmp_path, dpg_backup_cipher_pass=STRONG * 2))
+    assert res.returncode == 0, res.stdout[-3000:]
