@@ -97,8 +97,39 @@ def restore_target_problems(stanzas, restore_type, target, now, points=None):
     return problems
 
 
+def restore_backup_set(stanza, restore_type, target, points=None):
+    """The label of the backup to restore ``stanza`` from for this target (str; '' lets pgBackRest choose).
+
+    ``stanza`` is one entry of dpg.cluster.pgbackrest_info's ``stanzas``. pgBackRest picks the backup
+    itself only for time and LSN targets; for a named point it takes the newest backup, which may
+    have ended after the point, and recovery would then stop with "recovery ended before configured
+    recovery target was reached". So: for ``name`` the newest backup that ended before the point's
+    recorded time (``points``, from restore_point.yml), for ``lsn`` the newest whose stop LSN is not
+    after the target, for ``time`` the newest that ended before the time; '' for latest. Raises
+    AnsibleFilterError when no backup ends before the target (restore_target_problems refuses such a
+    target before this is called).
+    """
+    backups = list(stanza.get('backups') or [])
+    if restore_type == 'latest':
+        return ''
+    if restore_type == 'lsn':
+        fits = [b for b in backups if b.get('lsn_stop') and _lsn(b['lsn_stop']) <= _lsn(target)]
+    else:
+        if restore_type == 'name':
+            known = [p for p in (points or []) if p.get('name') == target]
+            if not known:
+                raise AnsibleFilterError('restore point %r was not recorded' % (target,))
+            when = parse_time(known[-1]['time'])
+        else:
+            when = parse_time(target)
+        fits = [b for b in backups if b.get('stop') is not None and int(b['stop']) <= when]
+    if not fits:
+        raise AnsibleFilterError('no backup of stanza %s ends before %s %s' % (stanza.get('name'), restore_type, target))
+    return max(fits, key=lambda b: int(b.get('stop') or 0))['label']
+
+
 class FilterModule(object):
     """Backup filters."""
 
     def filters(self):
-        return {'restore_target_problems': restore_target_problems}
+        return {'restore_target_problems': restore_target_problems, 'restore_backup_set': restore_backup_set}

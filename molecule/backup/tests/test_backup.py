@@ -110,7 +110,7 @@ def test_archiving_works_and_the_first_full_backup_exists():
     for kind in ("full", "diff", "incr"):
         assert "pgbackrest-%s@%s.timer" % (kind, STANZA) in timers, timers
     report("BACKUP first full (site.yml): %s s, database %.1f MiB, stored %.2f MiB"
-           % (full[0]["duration_seconds"], full[0]["size"] / 1048576.0, full[0]["repo_size"] / 1048576.0))
+           % (full[0]["duration_seconds"], full[0]["size"] / 1048576.0, full[0]["repo_delta"] / 1048576.0))
 
 
 def test_full_and_incremental_backups_with_data():
@@ -159,6 +159,9 @@ def test_restore_point_then_an_accident():
     _sql("DROP TABLE bk_items")
     _sql("DELETE FROM bk_orders WHERE id % 2 = 0")
     assert _checksums() != STATE["before"]
+    # a backup after the point (as the hourly timer would take): the restore must not start from it
+    rc, _changed, out, _took = _play("playbooks/ops/backup.yml", "-e", "backup_type=incr")
+    assert rc == 0, out[-3000:]
 
 
 @pytest.mark.parametrize("extra, message", [

@@ -2,7 +2,9 @@
 
 import pytest
 
-from ansible_collections.dpg.cluster.plugins.filter.backup import parse_time, restore_target_problems
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.dpg.cluster.plugins.filter.backup import parse_time, restore_backup_set, restore_target_problems
 
 NOW = parse_time("2026-11-21 22:00:00+00")
 STANZAS = [
@@ -52,3 +54,17 @@ def test_bad_type_and_empty_repository():
     assert "restore_type must be one of" in restore_target_problems(STANZAS, "immediate", "", NOW)[0]
     assert "has no backup" in restore_target_problems([{"name": "x", "backups": []}], "latest", "", NOW)[0]
     assert restore_target_problems([], "latest", "", NOW) == ["no stanza to restore"]
+
+
+def test_backup_set_ends_before_the_target():
+    stanza = {"name": "demo", "backups": [
+        {"label": "F", "stop": parse_time("2026-11-21 20:00:00+00"), "lsn_stop": "0/3000158"},
+        {"label": "F_I1", "stop": parse_time("2026-11-21 20:50:00+00"), "lsn_stop": "0/5000000"},
+        {"label": "F_I2", "stop": parse_time("2026-11-21 21:30:00+00"), "lsn_stop": "0/9000000"}]}
+    # the incremental taken after the point must not be used
+    assert restore_backup_set(stanza, "name", "before", POINTS) == "F_I1"
+    assert restore_backup_set(stanza, "time", "2026-11-21 21:45:00+00") == "F_I2"
+    assert restore_backup_set(stanza, "lsn", "0/6000000") == "F_I1"
+    assert restore_backup_set(stanza, "latest", "") == ""
+    with pytest.raises(AnsibleFilterError, match="no backup of stanza demo ends before"):
+        restore_backup_set(stanza, "time", "2026-11-21 19:00:00+00")
