@@ -116,7 +116,8 @@ def test_archiving_works_and_the_first_full_backup_exists():
 def test_full_and_incremental_backups_with_data():
     _sql("CREATE TABLE bk_orders (id int PRIMARY KEY, body text NOT NULL)")
     _sql("INSERT INTO bk_orders SELECT i, md5(i::text) FROM generate_series(1, 200000) i")
-    rc, _changed, out, took = _play("playbooks/ops/backup.yml", "-e", "backup_type=full")
+    # polled every second: the progress loop runs at least once
+    rc, _changed, out, took = _play("playbooks/ops/backup.yml", "-e", "backup_type=full", "-e", "backup_poll_interval=1")
     assert rc == 0, out[-3000:]
     full = _lines(out, "BACKUP %s" % STANZA)
     assert full and " full:" in full[0], out[-3000:]
