@@ -1,39 +1,58 @@
 #!/usr/bin/env bash
-# Build the lab node image (default tag dpg-node:trixie).
-# Base: `debian:trixie` pulled from a registry where one answers; otherwise a Debian 13 root
+# Build the lab node image (default tag dpg-node:trixie) and, from it, the promtool image
+# (default tag dpg-promtool:trixie) that tests/integration/test_alert_rules.py runs the alert rules'
+# unit tests in. Each is built only when missing, or always with DPG_REBUILD_IMAGE=1.
+# Node image base: `debian:trixie` pulled from a registry where one answers; otherwise a Debian 13 root
 # filesystem made with debootstrap (Debian's default mirror) and `docker import`ed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 tag=${DPG_NODE_IMAGE:-dpg-node:trixie}
+promtool_tag=${DPG_PROMTOOL_IMAGE:-dpg-promtool:trixie}
 base_tag=dpg-base:trixie
 
-if docker image inspect "$tag" >/dev/null 2>&1 && [ "${DPG_REBUILD_IMAGE:-0}" != 1 ]; then
-  echo "node image $tag present"
-  exit 0
-fi
+# true when image $1 must be built: missing, or DPG_REBUILD_IMAGE=1
+needs_build() {
+  [ "${DPG_REBUILD_IMAGE:-0}" = 1 ] || ! docker image inspect "$1" >/dev/null 2>&1
+}
 
-base=""
-if docker image inspect debian:trixie >/dev/null 2>&1; then
-  base=debian:trixie
-elif timeout 120 docker pull -q debian:trixie >/dev/null 2>&1; then
-  base=debian:trixie
-elif docker image inspect "$base_tag" >/dev/null 2>&1; then
-  base=$base_tag
-else
-  echo "No registry answers for debian:trixie: building the base from debootstrap"
-  if ! command -v debootstrap >/dev/null 2>&1; then
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+build_node_image() {
+  local base=""
+  if docker image inspect debian:trixie >/dev/null 2>&1; then
+    base=debian:trixie
+  elif timeout 120 docker pull -q debian:trixie >/dev/null 2>&1; then
+    base=debian:trixie
+  elif docker image inspect "$base_tag" >/dev/null 2>&1; then
+    base=$base_tag
+  else
+    echo "No registry answers for debian:trixie: building the base from debootstrap"
+    if ! command -v debootstrap >/dev/null 2>&1; then
+      DEBIAN_FRONTEND=noninteractive apt-get install -y -qq debootstrap >/dev/null
+    fi
+    # trixie's keyring may be newer than the host's; fetch the archive keyring package if needed
+    rootfs=$(mktemp -d /tmp/dpg-rootfs.XXXXXX)
+    trap 'rm -rf "$rootfs"' EXIT
+    debootstrap --variant=minbase --components=main trixie "$rootfs" >/tmp/dpg-debootstrap.log 2>&1 \
+      || { tail -20 /tmp/dpg-debootstrap.log >&2; exit 1; }
+    rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
+    tar -C "$rootfs" -c . | docker import - "$base_tag" >/dev/null
+    base=$base_tag
   fi
-  # trixie's keyring may be newer than the host's; fetch the archive keyring package if needed
-  rootfs=$(mktemp -d /tmp/dpg-rootfs.XXXXXX)
-  trap 'rm -rf "$rootfs"' EXIT
-  debootstrap --variant=minbase --components=main trixie "$rootfs" >/tmp/dpg-debootstrap.log 2>&1 \
-    || { tail -20 /tmp/dpg-debootstrap.log >&2; exit 1; }
-  rm -rf "$rootfs"/var/cache/apt/archives/*.deb "$rootfs"/var/lib/apt/lists/*
-  tar -C "$rootfs" -c . | docker import - "$base_tag" >/dev/null
-  base=$base_tag
+
+  echo "building $tag from $base"
+  docker build -q --build-arg BASE="$base" -t "$tag" "$here" >/dev/null
+  echo "node image $tag built"
+}
+
+if needs_build "$tag"; then
+  build_node_image
+else
+  echo "node image $tag present"
 fi
 
-echo "building $tag from $base"
-docker build -q --build-arg BASE="$base" -t "$tag" "$here" >/dev/null
-echo "node image $tag built"
+if needs_build "$promtool_tag"; then
+  echo "building $promtool_tag from $tag"
+  docker build -q --build-arg BASE="$tag" -t "$promtool_tag" "$here/promtool" >/dev/null
+  echo "promtool image $promtool_tag built"
+else
+  echo "promtool image $promtool_tag present"
+fi

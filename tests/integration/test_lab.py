@@ -2,8 +2,8 @@
 
 `make lab` from nothing; then, with only `.lab/endpoints.env` sourced, psql writes a row through
 127.0.0.1:5000 and reads it back through :5001, :5001 refuses a write, HAProxy's statistics page
-on :7000 lists every backend; a second `make lab` changes nothing; `make lab-down` leaves no
-container, network or `.lab/`. The sharded variant (only with DPG_CITUS_IMAGE) also checks the
+on :7000 lists every backend, Prometheus on :9090 (HTTPS) has every target up; a second `make lab`
+changes nothing; `make lab-down` leaves no container, network or `.lab/`. The sharded variant (only with DPG_CITUS_IMAGE) also checks the
 coordinator endpoint, that citus_info sees every group and that local.system_config stays a plain
 table. Runs after the molecule scenarios (tests/conftest.py orders it last) and always tears the
 lab down, also when a step fails.
@@ -11,12 +11,15 @@ lab down, also when a step fails.
 
 import csv
 import io
+import json
 import os
 import re
 import shutil
+import ssl
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 
 import pytest
@@ -26,7 +29,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 BIN = os.path.dirname(sys.executable)
 LAB_DIR = os.path.join(ROOT, ".lab")
 NODE_IMAGE = os.environ.get("DPG_NODE_IMAGE", "dpg-node:trixie")
-PORTS = (5000, 5001, 7000)
+PORTS = (5000, 5001, 7000, 9090, 9093)
 
 pytestmark = pytest.mark.lab
 
@@ -170,6 +173,28 @@ def test_make_lab_end_to_end(topology, capsys):
             assert sorted(backends[name]) == sorted(nodes), (name, backends[name])
         assert list(backends["primary"].values()).count("UP") == 1, backends["primary"]
         assert list(backends["replicas"].values()).count("UP") == len(nodes) - 1, backends["replicas"]
+
+        # Prometheus through its published endpoint (HTTPS against the lab CA): every target up
+        prom = _user_shell('echo "$DPG_PROMETHEUS_URL $PGSSLROOTCERT"').stdout.split()
+        assert len(prom) == 2 and prom[0].startswith("https://127.0.0.1:9090"), prom
+        context = ssl.create_default_context(cafile=prom[1])
+
+        def prometheus(path):
+            with urllib.request.urlopen(prom[0] + path, context=context, timeout=10) as r:  # nosec - the lab's own port
+                return json.loads(r.read().decode())["data"]
+
+        def all_up():
+            targets = prometheus("/api/v1/targets?state=active")["activeTargets"]
+            return targets if targets and all(t["health"] == "up" for t in targets) else None
+        targets = _wait(all_up, 180, step=3)
+        assert targets, [(t["labels"]["job"], t["labels"]["instance"], t["lastError"])
+                         for t in prometheus("/api/v1/targets?state=active")["activeTargets"] if t["health"] != "up"]
+        assert {t["labels"]["instance"] for t in targets} == set(hosts), targets
+        time.sleep(60)
+        samples = prometheus("/api/v1/query?query=" + urllib.parse.quote(
+            "rate(prometheus_tsdb_head_samples_appended_total[1m])"))["result"]
+        figures.append("LAB %s Prometheus: %d targets up on %d hosts, %.0f samples/s appended"
+                       % (topology, len(targets), len(hosts), float(samples[0]["value"][1])))
 
         if topology == "citus":
             rc, got, err = _psql("SELECT extversion FROM pg_extension WHERE extname = 'citus'")

@@ -35,7 +35,7 @@ def _test_sequence(scenario):
     return (config.get("scenario") or {}).get("test_sequence") or ["converge", "idempotence", "verify"]
 
 
-@pytest.mark.parametrize("scenario", ["etcd", "ha", "backup", "citus", "citus_standalone"])
+@pytest.mark.parametrize("scenario", ["etcd", "ha", "backup", "monitoring", "citus", "citus_standalone"])
 def test_molecule_scenario(scenario, tmp_path):
     if scenario.startswith("citus") and not os.environ.get("DPG_CITUS_IMAGE"):
         pytest.skip("DPG_CITUS_IMAGE is not set: no image carrying Citus (Citus is in no registry reachable here)")

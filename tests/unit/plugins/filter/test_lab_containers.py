@@ -31,7 +31,7 @@ def test_filter_rejects_unknown_host_and_bad_ports():
 
 
 @pytest.mark.parametrize("inventory, balancer", [("lab", "dpg-lb1"), ("lab_citus", "dpg-lb1")])
-def test_lab_inventory_publishes_the_balancer_ports(inventory, balancer):
+def test_lab_inventory_publishes_the_balancer_and_monitoring_ports(inventory, balancer):
     """The expression lab/lab.yml and lab/down.yml use, evaluated by ansible-core on the real inventory."""
     env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"),
                ANSIBLE_CONFIG=os.path.join(ROOT, "ansible.cfg"), ANSIBLE_STDOUT_CALLBACK="json",
@@ -45,4 +45,5 @@ def test_lab_inventory_publishes_the_balancer_ports(inventory, balancer):
     containers = out["plays"][0]["tasks"][0]["hosts"]["localhost"]["msg"]
     ports = {c["name"]: c["published_ports"] for c in containers}
     assert ports[balancer] == ["127.0.0.1:5000:5000", "127.0.0.1:5001:5001", "127.0.0.1:7000:7000"]
-    assert all(not p for name, p in ports.items() if name != balancer)
+    assert ports["dpg-mon1"] == ["127.0.0.1:9090:9090", "127.0.0.1:9093:9093"]
+    assert all(not p for name, p in ports.items() if name not in (balancer, "dpg-mon1"))
