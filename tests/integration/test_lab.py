@@ -190,9 +190,10 @@ def test_make_lab_end_to_end(topology, capsys):
         assert targets, [(t["labels"]["job"], t["labels"]["instance"], t["lastError"])
                          for t in prometheus("/api/v1/targets?state=active")["activeTargets"] if t["health"] != "up"]
         assert {t["labels"]["instance"] for t in targets} == set(hosts), targets
-        time.sleep(60)
-        samples = prometheus("/api/v1/query?query=" + urllib.parse.quote(
-            "rate(prometheus_tsdb_head_samples_appended_total[1m])"))["result"]
+        # a rate needs two scrapes of Prometheus itself within the window
+        samples = _wait(lambda: prometheus("/api/v1/query?query=" + urllib.parse.quote(
+            "rate(prometheus_tsdb_head_samples_appended_total[1m])"))["result"], 90, step=5)
+        assert samples, "Prometheus reports no ingestion rate"
         figures.append("LAB %s Prometheus: %d targets up on %d hosts, %.0f samples/s appended"
                        % (topology, len(targets), len(hosts), float(samples[0]["value"][1])))
 
