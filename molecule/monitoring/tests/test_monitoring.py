@@ -4,7 +4,8 @@ Prometheus is reached as an operator reaches it: its published port over HTTPS, 
 scenario's CA. The tests run in file order on one cluster: every target up, every metric the alert
 rules read present, every dashboard panel returning data, no alert on the healthy cluster, then a
 replica's Patroni stopped (the replica alert fires, Alertmanager has it) and started (it resolves),
-the health check's monitoring row, and the exporters' footprint.
+the health check's monitoring row, the exporters' footprint, and a re-run of monitoring.yml that
+changes nothing.
 """
 
 import json
@@ -197,3 +198,11 @@ def test_exporters_footprint():
         report("EXPORTER %s on %s: %.1f MiB resident, %.2f %% of a core" % (job, instance, mib, pct or 0.0))
     report("PROMETHEUS %.0f samples/s appended, %d series in the head block"
            % (float(samples[0]["value"][1]), int(float(series[0]["value"][1]))))
+
+
+def test_rerun_of_monitoring_yml_changes_nothing():
+    start = time.time()
+    rc, changed, out = playbook("playbooks/monitoring.yml")
+    assert rc == 0, out[-3000:]
+    assert changed == 0, out[-6000:]
+    report("MONITORING playbooks/monitoring.yml re-run: %.0f s, 0 changed" % (time.time() - start))
