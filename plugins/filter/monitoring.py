@@ -33,6 +33,14 @@ DEFAULT_PORTS = {'node_exporter': 9100, 'postgres_exporter': 9187, 'pgbouncer_ex
                  'alertmanager': 9093}
 
 
+def host_port(address, port):
+    """``address:port`` for a scrape target, an IPv6 address in brackets (``[2001:db8::1]:9100``)."""
+    address = str(address)
+    if ':' in address and not address.startswith('['):
+        address = '[%s]' % address
+    return '%s:%d' % (address, int(port))
+
+
 def _members(groups, name):
     value = groups.get(name) or []
     if not isinstance(value, (list, tuple)):
@@ -65,7 +73,7 @@ def prometheus_scrape_targets(groups, hostvars, cluster, citus=False, ports=None
     pgbackrest, prometheus and alertmanager for the hosts of their group; jobs without hosts are left
     out. Labels: ``cluster``, ``instance`` (the inventory name), ``role`` (postgres, balancer, backup,
     monitoring or etcd, by ``ROLE_ORDER`` for ``node``), ``citus_group`` ('0' without Citus) on every
-    target of a PostgreSQL host, and ``synchronous_mode`` ('true' / 'false') on Patroni's.
+    target of a PostgreSQL host, and ``synchronous_mode`` ('true', 'quorum' or 'false') on Patroni's.
     Raises AnsibleFilterError for a host missing from ``hostvars``, a group that is not a list, a
     port that is not an integer, or with Citus a PostgreSQL host without an integer ``citus_group``.
     """
@@ -81,7 +89,7 @@ def prometheus_scrape_targets(groups, hostvars, cluster, citus=False, ports=None
         labels = {'cluster': str(cluster), 'instance': host, 'role': role}
         if host in postgres:
             labels['citus_group'] = _citus_group(hostvars, host, citus)
-        return {'targets': ['%s:%d' % (host_address(host, hostvars), port)], 'labels': labels}
+        return {'targets': [host_port(host_address(host, hostvars), port)], 'labels': labels}
 
     jobs = []
     host_role = {}
@@ -98,20 +106,21 @@ def prometheus_scrape_targets(groups, hostvars, cluster, citus=False, ports=None
         targets = [target(h, port_of[port_key], role) for h in hosts]
         if job == 'patroni':
             for host, item in zip(hosts, targets):
-                item['labels']['synchronous_mode'] = 'true' if _truthy(
-                    hostvars[host].get('patroni_synchronous_mode', False)) else 'false'
+                item['labels']['synchronous_mode'] = _sync_mode(hostvars[host].get('patroni_synchronous_mode', False))
         jobs.append({'job_name': job, 'targets': targets})
     return jobs
 
 
-def _truthy(value):
-    if isinstance(value, bool):
-        return value
-    return str(value).strip().lower() in ('1', 'true', 'yes', 'on')
+def _sync_mode(value):
+    """Patroni's synchronous_mode as a label: 'quorum', 'true' or 'false'."""
+    text = str(value).strip().lower()
+    if text == 'quorum':
+        return 'quorum'
+    return 'true' if value is True or text in ('1', 'true', 'yes', 'on') else 'false'
 
 
 class FilterModule(object):
     """Monitoring filters."""
 
     def filters(self):
-        return {'prometheus_scrape_targets': prometheus_scrape_targets}
+        return {'prometheus_scrape_targets': prometheus_scrape_targets, 'host_port': host_port}

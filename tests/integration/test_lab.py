@@ -194,6 +194,17 @@ def test_make_lab_end_to_end(topology, capsys):
         samples = _wait(lambda: prometheus("/api/v1/query?query=" + urllib.parse.quote(
             "rate(prometheus_tsdb_head_samples_appended_total[1m])"))["result"], 90, step=5)
         assert samples, "Prometheus reports no ingestion rate"
+        # postgres_exporter's own queries and the collection's custom ones run without an error
+        errors = prometheus("/api/v1/query?query=" + urllib.parse.quote("max(pg_exporter_last_scrape_error)"))["result"]
+        assert errors and float(errors[0]["value"][1]) == 0, errors
+        if topology == "citus":
+            def count(metric):
+                got = prometheus("/api/v1/query?query=" + urllib.parse.quote("count(%s)" % metric))["result"]
+                return int(float(got[0]["value"][1])) if got else 0
+            # the coordinator's primary reports every group; every group's primary its own shards
+            assert _wait(lambda: count("citus_nodes_active") == 3 and count("citus_local_shards_bytes") == 3
+                         and count("citus_shard_skew_percent") == 1, 90, step=5), \
+                [(m, count(m)) for m in ("citus_nodes_active", "citus_local_shards_bytes", "citus_shard_skew_percent")]
         figures.append("LAB %s Prometheus: %d targets up on %d hosts, %.0f samples/s appended"
                        % (topology, len(targets), len(hosts), float(samples[0]["value"][1])))
 

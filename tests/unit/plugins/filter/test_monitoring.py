@@ -4,12 +4,12 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.dpg.cluster.plugins.filter.monitoring import prometheus_scrape_targets
+from ansible_collections.dpg.cluster.plugins.filter.monitoring import host_port, prometheus_scrape_targets
 
 GROUPS = {"all": ["pg1", "pg2", "lb1", "bk1", "mon1"], "etcd": ["pg1", "pg2", "mon1"], "postgres": ["pg1", "pg2"],
           "balancers": ["lb1"], "backup": ["bk1"], "monitoring": ["mon1"]}
 HOSTVARS = {"pg1": {"ansible_host": "10.0.0.1", "citus_group": 0, "patroni_synchronous_mode": True},
-            "pg2": {"ansible_host": "10.0.0.2", "citus_group": 1},
+            "pg2": {"ansible_host": "10.0.0.2", "citus_group": 1, "patroni_synchronous_mode": "quorum"},
             "lb1": {}, "bk1": {"dpg_address": "10.0.0.9"}, "mon1": {}}
 
 
@@ -27,7 +27,7 @@ def test_jobs_targets_and_labels():
     assert [t["labels"]["role"] for t in jobs["node"]] == ["postgres", "postgres", "balancer", "backup", "monitoring"]
     assert jobs["patroni"][0] == {"targets": ["10.0.0.1:8008"], "labels": {
         "cluster": "demo", "instance": "pg1", "role": "postgres", "citus_group": "0", "synchronous_mode": "true"}}
-    assert jobs["patroni"][1]["labels"]["synchronous_mode"] == "false"
+    assert jobs["patroni"][1]["labels"]["synchronous_mode"] == "quorum"
     assert jobs["etcd"][2] == {"targets": ["mon1:2379"], "labels": {"cluster": "demo", "instance": "mon1", "role": "etcd"}}
     assert jobs["pgbackrest"] == [{"targets": ["10.0.0.9:9854"],
                                    "labels": {"cluster": "demo", "instance": "bk1", "role": "backup"}}]
@@ -57,3 +57,12 @@ def test_missing_groups_leave_jobs_out():
 def test_bad_input_names_the_problem(groups, hostvars, kw, needle):
     with pytest.raises(AnsibleFilterError, match=needle):
         prometheus_scrape_targets(groups, hostvars, "demo", **kw)
+
+
+def test_ipv6_addresses_in_brackets_and_asynchronous_mode():
+    hostvars = {"pg1": {"ansible_host": "2001:db8::1"}}
+    jobs = dict((j["job_name"], j["targets"]) for j in prometheus_scrape_targets({"postgres": ["pg1"]}, hostvars, "d"))
+    assert jobs["node"][0]["targets"] == ["[2001:db8::1]:9100"]
+    assert jobs["patroni"][0]["labels"]["synchronous_mode"] == "false"
+    assert host_port("10.0.0.1", "9093") == "10.0.0.1:9093"
+    assert host_port("[::1]", 9093) == "[::1]:9093"
