@@ -65,8 +65,9 @@ def _firing(alertname=None):
 
 
 def _metric_names(expr):
-    """Metric names an expression reads: label matchers, groupings, strings and functions removed."""
+    """Metric names an expression reads: strings, comments, label matchers, groupings and functions removed."""
     text = re.sub(r'"(?:[^"\\]|\\.)*"', "", expr)
+    text = re.sub(r"#[^\n]*", " ", text)
     text = re.sub(r"\{[^}]*\}", " ", text)
     text = re.sub(r"\b(by|without|on|ignoring|group_left|group_right)\s*\([^)]*\)", " ", text)
     text = re.sub(r"\[[^\]]*\]", " ", text)
