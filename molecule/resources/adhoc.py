@@ -6,6 +6,7 @@ runs the tests.
 
 import json
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -51,3 +52,11 @@ def playbook(path, *extra, check=False):
     res = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=900, check=False)
     changed = sum(int(tok.split("=")[1]) for tok in res.stdout.split() if tok.startswith("changed="))
     return res.returncode, changed, res.stdout + res.stderr
+
+
+def why(out, tail=3000):
+    """An assertion message for a failed playbook: its fatal and failed lines first (unfolded), then its tail."""
+    flat = re.sub(r"\n\s{8,}", " ", out)
+    causes = [line.strip()[:2000] for line in flat.splitlines()
+              if line.lstrip().startswith(("fatal:", "failed:")) or "failed at \"" in line]
+    return "\n".join(causes[:10] + ["...", out[-tail:]])

@@ -67,6 +67,10 @@ def test_good_inventory_passes_preflight(tmp_path):
     ({"haproxy_rto_profile": "ludicrous"}, "haproxy_rto_profile"),
     ({"dpg_rewind_password": None}, "dpg_rewind_password is missing"),
     ({"patroni_watchdog_mode": "sometimes"}, "patroni_watchdog_mode"),
+    ({"dpg_balancer_proxies": ["nginx"]}, "dpg_balancer_proxies must name haproxy, traefik or both"),
+    ({"dpg_balancer_proxies": ["haproxy", "traefik"], "traefik_primary_port": 5000},
+     "on ports that do not collide (HAProxy [5000, 5001, 7000], Traefik [5000, 5501, 5502, 8080])"),
+    ({"dpg_balancer_proxies": ["traefik"], "traefik_install_method": "docker"}, "traefik_install_method"),
 ])
 def test_bad_variable_fails_before_touching_hosts(tmp_path, overrides, needle):
     res = _preflight(_inventory(tmp_path, **overrides))

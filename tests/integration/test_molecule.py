@@ -53,7 +53,12 @@ def test_molecule_scenario(scenario, tmp_path):
     report = tmp_path / "report.txt"
     if report.exists():
         print("\n" + report.read_text())
-    assert res.returncode == 0, out[-8000:]
+    if res.returncode != 0:
+        # The tail alone may cut off why a step failed: the failing tasks' and tests' first lines come first.
+        causes = [line.strip()[:1500] for line in out.splitlines()
+                  if re.search(r"fatal: \[|failed at \"|^\s*FAILED |AssertionError|Error:", line)]
+        pytest.fail("molecule test -s %s exited %d.\nCauses found in its output:\n%s\n\nEnd of its output:\n%s"
+                    % (scenario, res.returncode, "\n".join(causes[:40]) or "(none)", out[-8000:]))
     # a scenario whose verify re-runs site.yml itself (backup) leaves molecule's idempotence step out
     for step in ("converge", "idempotence", "verify"):
         if step in _test_sequence(scenario):

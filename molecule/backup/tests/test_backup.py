@@ -20,7 +20,7 @@ import testinfra
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "resources"))
-from adhoc import module, playbook  # noqa: E402  pylint: disable=wrong-import-position
+from adhoc import module, playbook, why  # noqa: E402  pylint: disable=wrong-import-position
 from drill import report, wait  # noqa: E402  pylint: disable=wrong-import-position
 
 RW_PORT = int(os.environ.get("DPG_RW_PORT", "35000"))
@@ -118,7 +118,7 @@ def test_full_and_incremental_backups_with_data():
     _sql("INSERT INTO bk_orders SELECT i, md5(i::text) FROM generate_series(1, 200000) i")
     # polled every second: the progress loop runs at least once
     rc, _changed, out, took = _play("playbooks/ops/backup.yml", "-e", "backup_type=full", "-e", "backup_poll_interval=1")
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why(out)
     full = _lines(out, "BACKUP %s" % STANZA)
     assert full and " full:" in full[0], out[-3000:]
     _sql("INSERT INTO bk_orders SELECT i, md5(i::text) FROM generate_series(200001, 220000) i")
@@ -154,7 +154,7 @@ def test_restore_point_then_an_accident():
     STATE["before"] = _checksums()
     assert set(STATE["before"]) >= {"bk_orders", "bk_items"}
     rc, _changed, out, _took = _play("playbooks/ops/restore_point.yml", "-e", "restore_point_name=drill_1")
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why(out)
     assert _lines(out, "RESTORE POINT drill_1"), out[-3000:]
     # the accident, after the point
     _sql("DROP TABLE bk_items")
@@ -162,7 +162,7 @@ def test_restore_point_then_an_accident():
     assert _checksums() != STATE["before"]
     # a backup after the point (as the hourly timer would take): the restore must not start from it
     rc, _changed, out, _took = _play("playbooks/ops/backup.yml", "-e", "backup_type=incr")
-    assert rc == 0, out[-3000:]
+    assert rc == 0, why(out)
 
 
 @pytest.mark.parametrize("extra, message", [
@@ -211,7 +211,7 @@ def test_restore_to_the_named_point():
                                     "-e", "restore_target=drill_1")
     writer.join(timeout=120)
     stop.set()
-    assert rc == 0, out[-5000:]
+    assert rc == 0, why(out)
     for line in _lines(out, "RESTORE %s" % STANZA):
         report(line)
     assert "first_write" in results, "no write through 127.0.0.1:%d was accepted after the restore" % RW_PORT
@@ -262,7 +262,7 @@ def test_restore_to_latest_of_an_unharmed_cluster_loses_nothing():
     _sql("INSERT INTO bk_marker (id) SELECT generate_series(1, 1000)")
     before = _checksums()
     rc, _changed, out, took = _play("playbooks/ops/restore.yml", "-e", "restore_confirm=true", "-e", "restore_type=latest")
-    assert rc == 0, out[-5000:]
+    assert rc == 0, why(out)
     assert wait(_whole, 120), _members()
     assert _checksums() == before
     report("RESTORE latest of an unharmed cluster: playbook %.1f s, 0 rows lost of %d tables" % (took, len(before)))
@@ -290,7 +290,7 @@ def test_scheduled_backup_follows_the_primary_after_a_switchover():
 
 def test_site_rerun_changes_nothing_after_the_restores():
     rc, changed, out, took = _play("playbooks/site.yml")
-    assert rc == 0, out[-5000:]
+    assert rc == 0, why(out)
     assert changed == 0, "\n".join(line for line in out.splitlines() if line.startswith("changed:"))
     report("site.yml re-run after the restores: %.1f s, 0 changed" % took)
     _sql("INSERT INTO bk_marker (id) VALUES (1001)")
