@@ -42,7 +42,7 @@ def _render(tmp_path, nodes, **extra):
     (tmp_path / "hosts.yml").write_text(yaml.safe_dump(inv))
     (tmp_path / "play.yml").write_text(json.dumps(PLAY))
     changed = []
-    for _ in range(2):
+    for _attempt in range(2):
         res = subprocess.run([os.path.join(BIN, "ansible-playbook"), "-i", str(tmp_path / "hosts.yml"),
                               str(tmp_path / "play.yml")], capture_output=True, text=True, env=ENV, timeout=300,
                              check=False)

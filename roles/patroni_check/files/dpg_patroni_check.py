@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """dpg-patroni-check: Patroni's role endpoints answered in plain HTTP, for TCP balancers.
 
 Traefik's TCP health check (3.6+) connects to a port, writes a fixed request and compares the
