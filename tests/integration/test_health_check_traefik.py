@@ -35,8 +35,8 @@ def _checks(tmp_path, routers, services, ping=200):
     answers = {"__traefik_ping": {"status": ping},
                "__traefik_api_out": {"results": [{"item": "routers", "json": routers},
                                                  {"item": "services", "json": services}]}}
-    (tmp_path / "play.yml").write_text(json.dumps([{"hosts": "lb1", "gather_facts": False,
-                                                     "vars": dict(play["vars"], **answers), "tasks": [task]}]))
+    plays = [{"hosts": "lb1", "gather_facts": False, "vars": dict(play["vars"], **answers), "tasks": [task]}]
+    (tmp_path / "play.yml").write_text(json.dumps(plays))
     inv = {"all": {"children": {
         "postgres": {"hosts": {"pg1": {"ansible_host": "10.0.0.1", "__cluster": {"leader": "pg1"}},
                                "pg2": {"ansible_host": "10.0.0.2"}}},
