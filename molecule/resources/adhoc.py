@@ -55,8 +55,13 @@ def playbook(path, *extra, check=False):
 
 
 def why(out, tail=3000):
-    """An assertion message for a failed playbook: its fatal and failed lines first (unfolded), then its tail."""
+    """An assertion message for a failed run of Ansible or molecule: the lines that say why first, then the tail.
+
+    ``out`` is the run's output (str). The lines kept (at most 40, folded messages unfolded) are Ansible's
+    ``fatal:``/``failed:`` results, a rescue's ``failed at "<task>"`` message, and pytest's ``FAILED`` and
+    ``AssertionError`` lines of a molecule verify; ``tail`` characters of the output follow.
+    """
     flat = re.sub(r"\n\s{8,}", " ", out)
     causes = [line.strip()[:2000] for line in flat.splitlines()
-              if line.lstrip().startswith(("fatal:", "failed:")) or "failed at \"" in line]
-    return "\n".join(causes[:10] + ["...", out[-tail:]])
+              if re.search(r"^\s*(fatal|failed):|failed at \"|^\s*FAILED |AssertionError", line)]
+    return "\n".join(causes[:40] + ["...", out[-tail:]])

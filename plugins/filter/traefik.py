@@ -130,6 +130,31 @@ def traefik_dynamic_config(routes, hosts, hostvars, citus=False, backend_port=64
     return {'tcp': {'routers': routers, 'services': services}}
 
 
+def _host(address):
+    """The host of a Traefik server address ``host:port`` (IPv6 without its brackets)."""
+    host = str(address).rsplit(':', 1)[0]
+    return host[1:-1] if host.startswith('[') and host.endswith(']') else host
+
+
+def traefik_api_status(routers, services):
+    """What Traefik's API says of the routes the file provider loaded.
+
+    ``routers`` and ``services`` are the JSON lists of ``/api/tcp/routers`` and ``/api/tcp/services``
+    (anything else, e.g. the answer of an API that did not respond, counts as an empty list). Returns
+    ``{'routers': [names], 'enabled': [names of enabled routers], 'up': {service: [hosts UP]}}`` for
+    the ``@file`` entries only, names without ``@file``, hosts without port or IPv6 brackets.
+    """
+    routers = [r for r in (routers if isinstance(routers, list) else []) if r.get('provider') == 'file']
+    services = [s for s in (services if isinstance(services, list) else []) if s.get('provider') == 'file']
+    name = (lambda entry: str(entry.get('name', '')).split('@')[0])
+    return {
+        'routers': [name(r) for r in routers],
+        'enabled': [name(r) for r in routers if r.get('status') == 'enabled'],
+        'up': dict((name(s), sorted(_host(a) for a, state in (s.get('serverStatus') or {}).items() if state == 'UP'))
+                   for s in services),
+    }
+
+
 class FilterModule(object):
     """Traefik configuration filters."""
 
@@ -137,4 +162,5 @@ class FilterModule(object):
         return {
             'traefik_static_config': traefik_static_config,
             'traefik_dynamic_config': traefik_dynamic_config,
+            'traefik_api_status': traefik_api_status,
         }

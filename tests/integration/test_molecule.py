@@ -16,6 +16,8 @@ import yaml
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BIN = os.path.dirname(sys.executable)
 NODE_IMAGE = os.environ.get("DPG_NODE_IMAGE", "dpg-node:trixie")
+sys.path.insert(0, os.path.join(ROOT, "molecule", "resources"))
+from adhoc import why  # noqa: E402  pylint: disable=wrong-import-position
 
 
 def _docker_problem():
@@ -54,11 +56,7 @@ def test_molecule_scenario(scenario, tmp_path):
     if report.exists():
         print("\n" + report.read_text())
     if res.returncode != 0:
-        # The tail alone may cut off why a step failed: the failing tasks' and tests' first lines come first.
-        causes = [line.strip()[:1500] for line in out.splitlines()
-                  if re.search(r"fatal: \[|failed at \"|^\s*FAILED |AssertionError|Error:", line)]
-        pytest.fail("molecule test -s %s exited %d.\nCauses found in its output:\n%s\n\nEnd of its output:\n%s"
-                    % (scenario, res.returncode, "\n".join(causes[:40]) or "(none)", out[-8000:]))
+        pytest.fail("molecule test -s %s exited %d:\n%s" % (scenario, res.returncode, why(out, tail=8000)))
     # a scenario whose verify re-runs site.yml itself (backup) leaves molecule's idempotence step out
     for step in ("converge", "idempotence", "verify"):
         if step in _test_sequence(scenario):
