@@ -136,6 +136,11 @@ def _host(address):
     return host[1:-1] if host.startswith('[') and host.endswith(']') else host
 
 
+def _name(entry):
+    """The name of an API entry without its provider (``primary@file`` -> ``primary``)."""
+    return str(entry.get('name', '')).split('@', maxsplit=1)[0]
+
+
 def traefik_api_status(routers, services):
     """What Traefik's API says of the routes the file provider loaded.
 
@@ -146,11 +151,10 @@ def traefik_api_status(routers, services):
     """
     routers = [r for r in (routers if isinstance(routers, list) else []) if r.get('provider') == 'file']
     services = [s for s in (services if isinstance(services, list) else []) if s.get('provider') == 'file']
-    name = (lambda entry: str(entry.get('name', '')).split('@')[0])
     return {
-        'routers': [name(r) for r in routers],
-        'enabled': [name(r) for r in routers if r.get('status') == 'enabled'],
-        'up': dict((name(s), sorted(_host(a) for a, state in (s.get('serverStatus') or {}).items() if state == 'UP'))
+        'routers': [_name(r) for r in routers],
+        'enabled': [_name(r) for r in routers if r.get('status') == 'enabled'],
+        'up': dict((_name(s), sorted(_host(a) for a, state in (s.get('serverStatus') or {}).items() if state == 'UP'))
                    for s in services),
     }
 
