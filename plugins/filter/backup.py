@@ -94,7 +94,32 @@ def restore_target_problems(stanzas, restore_type, target, now, points=None):
             floor = stanza.get('oldest_backup_lsn_stop')
             if floor and _lsn(target) < _lsn(floor):
                 problems.append('LSN %s is before the end of the oldest backup of stanza %s (%s)' % (target, stanza['name'], floor))
+            ceiling = segment_end_lsn(stanza.get('archive_max'))
+            if ceiling is not None and _lsn(target) > ceiling:
+                problems.append('LSN %s is beyond the newest archived WAL of stanza %s (segment %s ends at %s): it is in '
+                                'the future or not archived yet; the range that can be restored is %s .. %s'
+                                % (target, stanza['name'], stanza['archive_max'], _lsn_text(ceiling), floor or '?',
+                                   _lsn_text(ceiling)))
     return problems
+
+
+WAL_SEGMENT_BYTES = 16 * 1024 * 1024  # PostgreSQL's default wal_segment_size, which the collection keeps
+
+
+def segment_end_lsn(segment, segment_bytes=WAL_SEGMENT_BYTES):
+    """The LSN (int) at which WAL segment ``segment`` (24 hex digits: timeline, log, segment) ends, or None.
+
+    Segment number n of log L holds LSNs L/(n * size) up to L/((n + 1) * size) (PostgreSQL's
+    XLogFromFileName, src/include/access/xlog_internal.h); ``segment_bytes`` is wal_segment_size.
+    """
+    if not segment or not re.match(r'^[0-9A-Fa-f]{24}$', str(segment)):
+        return None
+    log, seg = int(segment[8:16], 16), int(segment[16:24], 16)
+    return (log << 32) + (seg + 1) * segment_bytes
+
+
+def _lsn_text(value):
+    return '%X/%X' % (value >> 32, value & 0xFFFFFFFF)
 
 
 def restore_backup_set(stanza, restore_type, target, points=None):

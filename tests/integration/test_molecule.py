@@ -37,7 +37,7 @@ def _test_sequence(scenario):
     return (config.get("scenario") or {}).get("test_sequence") or ["converge", "idempotence", "verify"]
 
 
-@pytest.mark.parametrize("scenario", ["etcd", "ha", "backup", "monitoring", "citus", "citus_standalone"])
+@pytest.mark.parametrize("scenario", ["etcd", "ha", "backup_monitoring", "citus", "citus_standalone"])
 def test_molecule_scenario(scenario, tmp_path):
     if scenario.startswith("citus") and not os.environ.get("DPG_CITUS_IMAGE"):
         pytest.skip("DPG_CITUS_IMAGE is not set: no image carrying Citus (Citus is in no registry reachable here)")
@@ -57,7 +57,7 @@ def test_molecule_scenario(scenario, tmp_path):
         print("\n" + report.read_text())
     if res.returncode != 0:
         pytest.fail("molecule test -s %s exited %d:\n%s" % (scenario, res.returncode, why(out, tail=8000)))
-    # a scenario whose verify re-runs site.yml itself (backup) leaves molecule's idempotence step out
+    # a scenario whose verify re-runs site.yml itself (backup_monitoring) leaves molecule's idempotence step out
     for step in ("converge", "idempotence", "verify"):
         if step in _test_sequence(scenario):
             assert re.search(r"%s\W+Executed: Successful" % step, out), "step %s did not run" % step

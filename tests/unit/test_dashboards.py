@@ -1,6 +1,6 @@
 """The Grafana dashboards of roles/grafana: structure, variables, datasources and metric names.
 
-Whether each query returns data is the molecule monitoring scenario's job (a live Prometheus);
+Whether each query returns data is the molecule backup_monitoring scenario's job (a live Prometheus);
 here every metric name a query uses must be one the collection's exporters serve, as fixed by
 the monitoring contract (copied below: the contract itself is not in the repository).
 """

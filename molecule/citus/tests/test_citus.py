@@ -11,14 +11,13 @@ import subprocess
 import sys
 import time
 
-import psycopg2
 import testinfra
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "resources"))
+import appsql  # noqa: E402  pylint: disable=wrong-import-position
 from drill import WriteLoop, report, wait  # noqa: E402  pylint: disable=wrong-import-position
 
 RW_PORT = int(os.environ.get("DPG_RW_PORT", "25000"))
-LAB_DIR = os.environ["DPG_LAB_DIR"]
 # DPG_CITUS_GROUPS="0:c1,c2;1:w1a,w1b;2:w2a,w2b" points the tests at another topology (the lab).
 GROUPS = dict((int(g), names.split(",")) for g, names in (
     part.split(":") for part in os.environ.get(
@@ -27,21 +26,9 @@ GROUPS = dict((int(g), names.split(",")) for g, names in (
 WORKER_RTO_BOUND_S = 35
 
 
-def _secret(name):
-    with open(os.path.join(LAB_DIR, "secrets", name)) as f:
-        return f.read().split()[0]
-
-
 def _sql(query, args=None, timeout=5):
-    conn = psycopg2.connect(host="127.0.0.1", port=RW_PORT, dbname="dpg", user="dpg_app", password=_secret("app"),
-                            connect_timeout=timeout)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query, args)
-            return cur.fetchall() if cur.description else []
-    finally:
-        conn.close()
+    """As the application role through the balancer's read-write port, verify-full, autocommit."""
+    return appsql.sql(RW_PORT, query, args, autocommit=True, timeout=timeout) or []
 
 
 def _patroni(group):
@@ -127,8 +114,7 @@ def test_zy_worker_primary_killed_under_inserts():
                     (ids[i % len(ids)],))
         return cur.fetchone()[0]
 
-    loop = WriteLoop(lambda: psycopg2.connect(host="127.0.0.1", port=RW_PORT, dbname="dpg", user="dpg_app",
-                                              password=_secret("app"), connect_timeout=2), insert)
+    loop = WriteLoop(lambda: appsql.connect(RW_PORT, timeout=2), insert)
     before = loop.start()
     loop.mark_kill()
     subprocess.run(["docker", "kill", leader], check=True, capture_output=True)
@@ -155,7 +141,7 @@ def test_zy_worker_primary_killed_under_inserts():
 def test_zz_coordinator_switchover_keeps_pg_dist_node_right():
     old = _leader(0)
     new = [n for n in GROUPS[0] if n != old][0]
-    auth = base64.b64encode(("patroni:%s" % _secret("restapi")).encode()).decode()
+    auth = base64.b64encode(("patroni:%s" % appsql.secret("restapi")).encode()).decode()
     node = testinfra.get_host("docker://" + new)
     body = json.dumps({"leader": old, "candidate": new})
     started = time.time()

@@ -10,37 +10,24 @@ import os
 import re
 import sys
 
-import psycopg2
 import testinfra
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "resources"))
+import appsql  # noqa: E402  pylint: disable=wrong-import-position
 from adhoc import playbook  # noqa: E402  pylint: disable=wrong-import-position
 from drill import report, wait  # noqa: E402  pylint: disable=wrong-import-position
 
 RW_PORT = int(os.environ.get("DPG_RW_PORT", "25000"))
-LAB_DIR = os.environ["DPG_LAB_DIR"]
 GROUPS = dict((int(g), names.split(",")) for g, names in (
     part.split(":") for part in os.environ.get(
         "DPG_CITUS_GROUPS", "0:mol-cit-c1,mol-cit-c2;1:mol-cit-w1a,mol-cit-w1b;2:mol-cit-w2a,mol-cit-w2b").split(";")))
 TABLES = ["distributed.users", "distributed.events", "reference.regions", "reference.country_codes"]
 
 
-def _secret(name):
-    with open(os.path.join(LAB_DIR, "secrets", name)) as f:
-        return f.read().split()[0]
-
-
 def _sql(query, args=None):
-    conn = psycopg2.connect(host="127.0.0.1", port=RW_PORT, dbname="dpg", user="dpg_app", password=_secret("app"),
-                            sslmode="verify-full", sslrootcert=os.path.join(LAB_DIR, "ca.crt"), connect_timeout=5)
-    conn.autocommit = True
-    try:
-        with conn.cursor() as cur:
-            cur.execute(query, args)
-            return cur.fetchall() if cur.description else []
-    finally:
-        conn.close()
+    """As the application role through the balancer's read-write port, verify-full, autocommit."""
+    return appsql.sql(RW_PORT, query, args, autocommit=True) or []
 
 
 def _checksums():

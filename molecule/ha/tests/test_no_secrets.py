@@ -10,7 +10,8 @@ REST API, application and read-only passwords), plus the REST API's HTTP basic c
 - playbooks/ops/health_check.yml (-e health_check_fail=false: the table is printed whatever the state
   of the cluster; this test is about what it prints)
 - playbooks/ops/switchover.yml -e switchover_probe=true: the write probe on a replica host, 10 s
-- playbooks/ops/benchmark.yml: pgbench at scale 1, 2 clients, 2 s per run
+- playbooks/ops/benchmark.yml: pgbench at scale 1, 2 clients, 2 s per run, a 4 s load test with 4 clients
+- playbooks/ops/benchmark_vector.yml: 500 vectors of 8 dimensions, 1 s per setting
 - playbooks/ops/drill.yml -e drill=dcs_quorum_loss: the cheapest drill (no failover), 10 s, with the
   probe on this machine through the published ports
 - playbooks/tuning.yml --check with a small profile (changes nothing)
@@ -44,8 +45,13 @@ RUNS = [
     ("playbooks/ops/switchover.yml", ["-e", "switchover_probe=true", "-e", "switchover_probe_seconds=10"], False,
      "longest write pause"),
     ("playbooks/ops/benchmark.yml",
-     ["-e", "benchmark_seconds=2", "-e", "benchmark_scale=1", "-e", "benchmark_clients=2", "-e", "benchmark_threads=1"],
-     False, " TPS, latency "),
+     ["-e", "benchmark_seconds=2", "-e", "benchmark_scale=1", "-e", "benchmark_clients=2", "-e", "benchmark_load_clients=4",
+      "-e", "benchmark_load_seconds=4", "-e", "benchmark_sample_seconds=2", "-e", "benchmark_report_dir={report_dir}"],
+     False, "| read throughput |"),
+    ("playbooks/ops/benchmark_vector.yml",
+     ["-e", "benchmark_vector_count=500", "-e", "benchmark_vector_dimensions=8", "-e", "benchmark_vector_queries=5",
+      "-e", "benchmark_vector_seconds=1", "-e", '{"benchmark_vector_ef_search": [10]}', "-e", "benchmark_vector_users=10",
+      "-e", "benchmark_vector_clusters=5", "-e", "benchmark_report_dir={report_dir}"], False, "vector search latency p50"),
     ("playbooks/ops/drill.yml", ["-e", "drill=dcs_quorum_loss", "-e", "drill_confirm=dcs_quorum_loss",
                                  "-e", "drill_seconds=10", "-e", "drill_rw_host=127.0.0.1",
                                  "-e", "drill_rw_port=" + RW_PORT, "-e", "drill_ro_port=" + RO_PORT,

@@ -50,6 +50,16 @@ def test_names_and_lsns():
     assert "not an LSN" in msg
 
 
+def test_an_lsn_beyond_the_newest_archived_wal_is_refused():
+    # segment 0x0B of log 0 ends at 0/C000000 (16 MiB segments)
+    stanzas = [dict(s, archive_max="00000002000000000000000B") for s in STANZAS]
+    assert restore_target_problems(stanzas, "lsn", "0/BFFFFFF", NOW) == []
+    problems = restore_target_problems(stanzas, "lsn", "0/C000001", NOW)
+    assert len(problems) == 2 and "beyond the newest archived WAL of stanza demo-g0" in problems[0]
+    assert "segment 00000002000000000000000B ends at 0/C000000" in problems[0] and "0/3000158 .. 0/C000000" in problems[0]
+    assert restore_target_problems(stanzas, "lsn", "1/0", NOW)
+
+
 def test_bad_type_and_empty_repository():
     assert "restore_type must be one of" in restore_target_problems(STANZAS, "immediate", "", NOW)[0]
     assert "has no backup" in restore_target_problems([{"name": "x", "backups": []}], "latest", "", NOW)[0]

@@ -1,4 +1,4 @@
-"""backup scenario: pgBackRest on a repository host, then the restore drill an operator would run.
+"""backup_monitoring scenario, last: pgBackRest on a repository host, then the restore drill an operator would run.
 
 Everything goes through what a user runs: SQL through the balancer's published read-write port
 (127.0.0.1:DPG_RW_PORT) as the application role with verify-full, and the collection's playbooks
@@ -20,35 +20,19 @@ import testinfra
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "..", "resources"))
+import appsql  # noqa: E402  pylint: disable=wrong-import-position
 from adhoc import module, playbook, why  # noqa: E402  pylint: disable=wrong-import-position
 from drill import report, wait  # noqa: E402  pylint: disable=wrong-import-position
 
 RW_PORT = int(os.environ.get("DPG_RW_PORT", "35000"))
-LAB_DIR = os.environ["DPG_LAB_DIR"]
 NODES = os.environ.get("DPG_PG_NODES", "mol-bk-pg1,mol-bk-pg2,mol-bk-pg3").split(",")
-REPO = os.environ.get("DPG_REPO_HOST", "mol-bk-backup1")
+REPO = os.environ.get("DPG_REPO_HOST", "mol-bk-ops1")
 STANZA = "dpg-lab"
 STATE = {}
 
 
-def _secret(name):
-    with open(os.path.join(LAB_DIR, "secrets", name)) as f:
-        return f.read().split()[0]
-
-
-def _connect(timeout=5):
-    return psycopg2.connect(host="127.0.0.1", port=RW_PORT, dbname="dpg", user="dpg_app", password=_secret("app"),
-                            sslmode="verify-full", sslrootcert=os.path.join(LAB_DIR, "ca.crt"), connect_timeout=timeout)
-
-
 def _sql(statement, args=None):
-    conn = _connect()
-    try:
-        with conn, conn.cursor() as cur:
-            cur.execute(statement, args)
-            return cur.fetchall() if cur.description else None
-    finally:
-        conn.close()
+    return appsql.sql(RW_PORT, statement, args)
 
 
 def _checksums():

@@ -1,4 +1,4 @@
-"""monitoring scenario: Prometheus, Alertmanager and every exporter, checked through Prometheus's API.
+"""backup_monitoring scenario, first: Prometheus, Alertmanager and every exporter, checked through Prometheus's API.
 
 Prometheus is reached as an operator reaches it: its published port over HTTPS, checked against the
 scenario's CA. The tests run in file order on one cluster: every target up, every metric the alert
@@ -30,8 +30,8 @@ from drill import report, wait  # noqa: E402  pylint: disable=wrong-import-posit
 PROMETHEUS = os.environ.get("DPG_PROMETHEUS_URL", "https://127.0.0.1:39090")
 ALERTMANAGER = os.environ.get("DPG_ALERTMANAGER_URL", "https://127.0.0.1:39093")
 LAB_DIR = os.environ["DPG_LAB_DIR"]
-NODES = os.environ.get("DPG_PG_NODES", "mol-mon-pg1,mol-mon-pg2").split(",")
-MON = os.environ.get("DPG_MON_HOST", "mol-mon-mon1")
+NODES = os.environ.get("DPG_PG_NODES", "mol-bk-pg1,mol-bk-pg2,mol-bk-pg3").split(",")
+MON = os.environ.get("DPG_MON_HOST", "mol-bk-ops1")
 RULES = "/etc/prometheus/rules/dpg-alerts.rules.yml"
 DASHBOARDS = os.path.join(ROOT, "roles", "grafana", "files", "dashboards")
 # The scenario has a backup repository and no Citus: dashboards and rule metrics that need Citus are left out.
@@ -189,6 +189,18 @@ def test_replica_stop_fires_the_replica_alert_and_it_resolves():
         "the replica alert did not resolve within 240 s of Patroni's resume"
     report("ALERT PatroniReplicaNotStreaming (PostgreSQL stopped on %s, Patroni paused): firing %.0f s after the stop, "
            "in Alertmanager at %.0f s; resolved %.0f s after Patroni resumed" % (replica, fire_s, am_s, time.time() - started))
+
+
+def test_exporter_role_is_least_privilege():
+    """postgres_exporter connects as dpg_monitor: no superuser, member of pg_monitor only, no password."""
+    host = testinfra.get_host("docker://" + NODES[0])
+    row = host.check_output(
+        "psql -X -At -U postgres -d postgres -c \"SELECT r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolreplication, "
+        "r.rolpassword IS NULL, (SELECT string_agg(g.rolname, ',' ORDER BY g.rolname) FROM pg_auth_members m "
+        "JOIN pg_roles g ON g.oid = m.roleid WHERE m.member = r.oid) FROM pg_authid r WHERE r.rolname = 'dpg_monitor'\"")
+    assert row == "f|f|f|f|t|pg_monitor", row
+    dsn = host.file("/etc/default/prometheus-postgres-exporter").content_string
+    assert "user=dpg_monitor " in dsn and "password" not in dsn.lower(), dsn
 
 
 def test_health_check_reports_every_target_up():
