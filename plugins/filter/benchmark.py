@@ -243,6 +243,7 @@ def benchmark_plan(endpoints):
 
 
 _RUN_KEYS = ('tps', 'transactions', 'failed_transactions', 'aborted_clients', 'latency_ms', 'latency_average_ms',
+             'average_connection_ms',
              'initial_connection_ms', 'errors', 'progress')
 
 

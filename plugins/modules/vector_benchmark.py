@@ -22,8 +22,11 @@ description:
     neighbours (a sequential scan), then for exact search and every O(ef_search) value runs the queries
     from O(clients) concurrent connections for O(duration) seconds and returns recall@k against the exact
     answers, latency p50 / p95 / p99 and queries per second. Each query sets C(hnsw.ef_search) with
-    C(SET LOCAL) in its own transaction (propagated to Citus workers), so it works through PgBouncer's
-    transaction pooling.
+    C(SET LOCAL) in its own transaction, so it works through PgBouncer's transaction pooling: in the same
+    message as the search (one round trip), or on Citus, where the setting must be propagated to the workers,
+    as BEGIN, C(SET LOCAL citus.propagate_set_commands = local), C(SET LOCAL hnsw.ef_search), the search and
+    COMMIT in separate messages (Citus 13 mishandles propagated settings in a multi-statement message). The
+    latency is that of the whole transaction.
   - Distance is cosine (C(<=>)), the operator class of the seeds' index.
 author:
   - dpg.cluster developers (@dpg-cluster)
@@ -362,7 +365,39 @@ def _args(scope, query):
 MAX_ERRORS_IN_A_ROW = 20  # a client that fails this many queries in a row stops (a broken endpoint)
 
 
-def run_setting(params, statement, prefix, queries, scope):
+def setting_statements(ef_search, distributed):
+    """How a query runs with ``hnsw.ef_search`` set for it alone: (statements before the search, after it).
+
+    Without Citus: ``SET LOCAL hnsw.ef_search = N;`` sent in the same message as the search (one round trip:
+    a multi-statement message is one transaction). With Citus the setting must reach the workers
+    (``citus.propagate_set_commands = local``), and Citus 13 mishandles that inside a multi-statement message
+    (seen in the sharded lab: "there is already a transaction in progress" from the workers, then
+    "cannot execute a distributed query from a query on a shard"), so each statement is its own message:
+    BEGIN, the two SET LOCALs, the search, COMMIT (five round trips). Exact search sets nothing.
+    """
+    if not ef_search:
+        return [], []
+    if distributed:
+        return (['BEGIN', "SET LOCAL citus.propagate_set_commands = 'local'",
+                 'SET LOCAL hnsw.ef_search = %d' % ef_search], ['COMMIT'])
+    return ['SET LOCAL hnsw.ef_search = %d; ' % ef_search], []
+
+
+def _search(cur, before, statement, args, after):
+    """Run one search as setting_statements says; its rows."""
+    if before and not after:
+        cur.execute(before[0] + statement, args)
+        return cur.fetchall()
+    for text in before:
+        cur.execute(text)
+    cur.execute(statement, args)
+    rows = cur.fetchall()
+    for text in after:
+        cur.execute(text)
+    return rows
+
+
+def run_setting(params, statement, around, queries, scope):
     """Run ``statement`` from params['clients'] connections for params['duration'] s.
 
     Every client connects first; the clock starts when all are connected (a barrier), so TLS handshakes
@@ -410,10 +445,14 @@ def run_setting(params, statement, prefix, queries, scope):
                 n += params['clients']
                 started = time.perf_counter()
                 try:
-                    cur.execute(prefix + statement, _args(scope, queries[index]))
-                    ids = [r[0] for r in cur.fetchall()]
+                    ids = [r[0] for r in _search(cur, around[0], statement, _args(scope, queries[index]), around[1])]
                 except DatabaseError as e:
                     in_a_row += 1
+                    if not conn.closed and conn.get_transaction_status() != 0:
+                        try:
+                            cur.execute('ROLLBACK')
+                        except DatabaseError:
+                            pass
                     note_error(str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__)
                     continue
                 elapsed = (time.perf_counter() - started) * 1000.0
@@ -434,6 +473,19 @@ def run_setting(params, statement, prefix, queries, scope):
     return latencies, answers, counts['executed'], (counts['errors'], samples), time.perf_counter() - window['start']
 
 
+def read_on_replica(session, query, args=None, attempts=3):
+    """``session.execute`` (not recorded) retried when a replica cancels it for a conflict with recovery
+    (SQLSTATE 40001: the replica replays a cleanup the query's snapshot still needed, as after a bulk load)."""
+    for attempt in range(attempts):
+        try:
+            return session.execute(query, args, record=False)
+        except DatabaseError as e:
+            if getattr(e, 'pgcode', None) != '40001' or attempt == attempts - 1:
+                raise
+            time.sleep(1 + attempt)
+    return []
+
+
 def plan_access(lines):
     """The scan that reads the table in an EXPLAIN (list of lines): the innermost scan that is not Citus'
     own ``Custom Scan`` (on Citus the shard's plan is indented under the task), or ``unknown``."""
@@ -450,23 +502,22 @@ def measure(module, session):
     distributed = bool(session.execute(
         "SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'citus') AND to_regclass('pg_dist_partition') "
         "IS NOT NULL")[0][0]) and p['distributed']
-    propagate = "SET LOCAL citus.propagate_set_commands = 'local'; " if distributed else ''
     runs, plan = [], {}
     for scope in p['scope']:
         exact_sql = search_sql(session, p['schema'], scope, True, p['k'])
         truth = {}
         for index, query in enumerate(queries):
-            truth[index] = [r[0] for r in session.execute(exact_sql, _args(scope, query), record=False)]
+            truth[index] = [r[0] for r in read_on_replica(session, exact_sql, _args(scope, query))]
         settings = [('exact', None)] + [('hnsw', e) for e in p['ef_search']]
         for search, ef in settings:
             statement = search_sql(session, p['schema'], scope, search == 'exact', p['k'])
-            prefix = (propagate + 'SET LOCAL hnsw.ef_search = %d; ' % ef) if ef else ''
-            explain = session.execute(prefix + 'EXPLAIN (COSTS OFF) ' + statement, _args(scope, queries[0]),
-                                      record=False)
+            around = setting_statements(ef, distributed)
+            # the plan's shape does not depend on ef_search: EXPLAIN runs with the database's value
+            explain = read_on_replica(session, 'EXPLAIN (COSTS OFF) ' + statement, _args(scope, queries[0]))
             lines = [re.sub(r"'\[[^\]]*\]'", "'[...]'", r[0]) for r in explain[:30]]
             plan['%s %s' % (scope, search if ef is None else 'ef_search=%d' % ef)] = lines
             access = plan_access(lines)
-            latencies, answers, executed, (errors, samples), seconds = run_setting(p, statement, prefix, queries, scope)
+            latencies, answers, executed, (errors, samples), seconds = run_setting(p, statement, around, queries, scope)
             if executed == 0:
                 raise ModuleFailure('no %s %s query succeeded in %s s: %s' % (
                     scope, search, p['duration'], '; '.join(samples)))

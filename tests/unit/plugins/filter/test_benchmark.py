@@ -115,6 +115,8 @@ def test_plan_run_and_sample():
     run = b.benchmark_run({"item": ["primary", "write"], "tps": 10.0, "latency_ms": {"p50": 1.0},
                            "invocation": {"module_args": {"clients": 8, "duration": 30}}}, endpoints)
     assert run["endpoint"] == "primary pg1:5432 (direct)" and run["workload"] == "write" and run["clients"] == 8
+    reconnecting = b.benchmark_run({"item": ["primary", "read"], "tps": 115.7, "average_connection_ms": 6.2}, endpoints)
+    assert reconnecting["average_connection_ms"] == 6.2
     load = b.benchmark_run({"tps": 5.0}, endpoints, "primary", "load", 100, 300)
     assert load["clients"] == 100 and load["duration_s"] == 300 and load["latency_ms"] == {}
     pools = [{"database": "app", "user": "a", "cl_active": 20, "cl_waiting": 5, "sv_active": 20, "sv_idle": 0,

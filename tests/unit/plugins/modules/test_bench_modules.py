@@ -191,3 +191,11 @@ def test_plan_access_reads_the_shard_plan_on_citus():
     assert vector_benchmark.plan_access(["Limit", "  ->  Sort", "        ->  Seq Scan on user_embeddings"]) == \
         "Seq Scan on user_embeddings"
     assert vector_benchmark.plan_access(["Result"]) == "unknown"
+
+
+def test_ef_search_statements_per_cluster_kind():
+    assert vector_benchmark.setting_statements(None, True) == ([], [])
+    assert vector_benchmark.setting_statements(40, False) == (["SET LOCAL hnsw.ef_search = 40; "], [])
+    before, after = vector_benchmark.setting_statements(100, True)
+    assert before == ["BEGIN", "SET LOCAL citus.propagate_set_commands = 'local'", "SET LOCAL hnsw.ef_search = 100"]
+    assert after == ["COMMIT"]
