@@ -121,7 +121,7 @@ notes:
   - pgbench measures an endpoint over TCP, so O(login_host) is required and O(login_unix_socket) is refused.
     O(ssl_cert) and O(ssl_key) reach pgbench as C(PGSSLCERT) and C(PGSSLKEY).
   - A run in which pgbench aborted clients (exit code 2) still returns its figures, with RV(aborted_clients)
-    and a warning: the errors are part of the result (a load test's "connection errors").
+    and a warning, as the errors are part of the result (a load test's "connection errors").
 '''
 
 EXAMPLES = r'''

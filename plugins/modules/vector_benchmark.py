@@ -22,7 +22,7 @@ description:
     neighbours (a sequential scan), then for exact search and every O(ef_search) value runs the queries
     from O(clients) concurrent connections for O(duration) seconds and returns recall@k against the exact
     answers, latency p50 / p95 / p99 and queries per second. Each query sets C(hnsw.ef_search) with
-    C(SET LOCAL) in its own transaction, so it works through PgBouncer's transaction pooling: in the same
+    C(SET LOCAL) in its own transaction, so it works through PgBouncer's transaction pooling; in the same
     message as the search (one round trip), or on Citus, where the setting must be propagated to the workers,
     as BEGIN, C(SET LOCAL citus.propagate_set_commands = local), C(SET LOCAL hnsw.ef_search), the search and
     COMMIT in separate messages (Citus 13 mishandles propagated settings in a multi-statement message). The
