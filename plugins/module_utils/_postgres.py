@@ -146,6 +146,21 @@ def run_statements(module, session, steps):
             session.execute(query, args)
 
 
+def rollback_quietly(session):
+    """Roll back a transaction the session opened with BEGIN (autocommit connection), on a raw cursor so
+    that ``session.current`` still names the statement that failed. A lost connection is not an error here:
+    the server rolled back itself."""
+    try:
+        if session.conn.get_transaction_status() != 0:  # TRANSACTION_STATUS_IDLE is 0
+            cur = session.conn.cursor()
+            try:
+                cur.execute('ROLLBACK')
+            finally:
+                cur.close()
+    except Exception:  # pylint: disable=broad-except
+        pass
+
+
 def _error_class(error):
     return type(error).__name__
 

@@ -174,7 +174,7 @@ import time
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dpg.cluster.plugins.module_utils._postgres import (
-    POSTGRES_ARGSPEC, ModuleFailure, run_module, run_statements, sql)
+    POSTGRES_ARGSPEC, ModuleFailure, rollback_quietly, run_module, run_statements, sql)
 
 SQL_INDEX = (
     "SELECT i.relname, am.amname, opc.opcname, a.attname, coalesce(i.reloptions, '{}'), x.indrelid::regclass::text, "
@@ -336,23 +336,21 @@ def ef_search_step(params):
 def undo(session, params, schema, name):
     """After a failed build: roll the build's transaction back, or drop an invalid index a concurrent build
     left. Best effort on a raw cursor: the statement that failed stays the one the error names."""
+    rollback_quietly(session)
+    if not params['concurrently']:
+        return
     try:
         cur = session.conn.cursor()
         try:
-            # TRANSACTION_STATUS_IDLE is 0: the build's transaction is still open (or failed) otherwise
-            if session.conn.get_transaction_status() != 0:
-                cur.execute('ROLLBACK')
-            if params['concurrently']:
-                for index in (temporary_name(name), name):
-                    cur.execute(SQL_INDEX, (schema, index))
-                    row = cur.fetchone()
-                    if row and not row[7]:
-                        cur.execute(sql.SQL('DROP INDEX CONCURRENTLY IF EXISTS {}').format(
-                            sql.Identifier(schema, index)))
+            for index in (temporary_name(name), name):
+                cur.execute(SQL_INDEX, (schema, index))
+                row = cur.fetchone()
+                if row and not row[7]:
+                    cur.execute(sql.SQL('DROP INDEX CONCURRENTLY IF EXISTS {}').format(sql.Identifier(schema, index)))
         finally:
             cur.close()
     except Exception:  # pylint: disable=broad-except
-        pass  # the connection is gone: the server rolled the transaction back itself
+        pass  # the connection is gone: nothing to drop from here
 
 
 def settings_only(module, session, steps):

@@ -184,7 +184,7 @@ import time
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dpg.cluster.plugins.module_utils import _bench
 from ansible_collections.dpg.cluster.plugins.module_utils._postgres import (
-    POSTGRES_ARGSPEC, DatabaseError, ModuleFailure, connection_kwargs, psycopg2, run_module, sql)
+    POSTGRES_ARGSPEC, DatabaseError, ModuleFailure, connection_kwargs, psycopg2, rollback_quietly, run_module, sql)
 
 TABLE = 'user_embeddings'
 USERS = 'users'
@@ -298,22 +298,11 @@ def load(module, session):
         for query, args in steps:
             session.execute(query, args)
     except DatabaseError:
-        _rollback(session)
+        rollback_quietly(session)
         raise
     count = session.execute(sql.SQL('SELECT count(*) FROM {}').format(ident))[0][0]
     return dict(changed=True, rows=count, load_seconds=round(time.time() - started, 3),
                 table_bytes=table_bytes(session, schema, p))
-
-
-def _rollback(session):
-    """Roll an open transaction back on a raw cursor (the failed statement stays the one reported)."""
-    try:
-        if session.conn.get_transaction_status() != 0:
-            cur = session.conn.cursor()
-            cur.execute('ROLLBACK')
-            cur.close()
-    except Exception:  # pylint: disable=broad-except
-        pass  # the connection is gone: the server rolled back
 
 
 def table_bytes(session, schema, params):
