@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Build the lab node image (default tag dpg-node:trixie) and, from it, the promtool image
 # (default tag dpg-promtool:trixie) that tests/integration/test_alert_rules.py runs the alert rules'
-# unit tests in. Each is built only when missing, or always with DPG_REBUILD_IMAGE=1.
+# unit tests in, and the SSH host image (default tag dpg-sshnode:trixie: sshd, a sudo user, no root
+# login) that the hosts scenario (tests/integration/test_hosts.py) logs into as an operator does. Each is built only when missing, or always with DPG_REBUILD_IMAGE=1.
 # Node image base: `debian:trixie` pulled from a registry where one answers; otherwise a Debian 13 root
 # filesystem made with debootstrap (Debian's default mirror) and `docker import`ed.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 tag=${DPG_NODE_IMAGE:-dpg-node:trixie}
 promtool_tag=${DPG_PROMTOOL_IMAGE:-dpg-promtool:trixie}
+sshnode_tag=${DPG_SSHNODE_IMAGE:-dpg-sshnode:trixie}
 base_tag=dpg-base:trixie
 
 # true when image $1 must be built: missing, or DPG_REBUILD_IMAGE=1
@@ -55,4 +57,12 @@ if needs_build "$promtool_tag"; then
   echo "promtool image $promtool_tag built"
 else
   echo "promtool image $promtool_tag present"
+fi
+
+if needs_build "$sshnode_tag"; then
+  echo "building $sshnode_tag from $tag"
+  docker build -q --build-arg BASE="$tag" -t "$sshnode_tag" "$here/sshnode" >/dev/null
+  echo "SSH host image $sshnode_tag built"
+else
+  echo "SSH host image $sshnode_tag present"
 fi
