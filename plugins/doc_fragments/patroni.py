@@ -65,6 +65,8 @@ options:
   api_timeout:
     description:
       - Seconds to wait for one REST API answer.
+      - An immediate switchover or failover request of M(dpg.cluster.patroni_cluster) waits up to its O(wait_timeout)
+        instead (Patroni answers it once the new leader runs).
     type: int
     default: 10
 '''

@@ -1,7 +1,8 @@
 # -*- coding: utf-8 -*-
 # Copyright: (c) 2026, dpg.cluster developers
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
-"""Backup decisions: whether a restore target can be reached with what the repository holds."""
+"""Backup decisions: whether a restore target can be reached with what the repository holds, and whether
+a configuration would change the passphrase of a repository that already holds data."""
 
 from __future__ import absolute_import, division, print_function
 
@@ -153,8 +154,32 @@ def restore_backup_set(stanza, restore_type, target, points=None):
     return max(fits, key=lambda b: int(b.get('stop') or 0))['label']
 
 
+def pgbackrest_cipher_changed(conf_text, cipher_pass, repo=1):
+    """Whether writing ``cipher_pass`` would change the passphrase that ``conf_text`` gives repository ``repo``.
+
+    ``conf_text`` is the current pgbackrest.conf (str; None or '' when there is none yet, which is never a
+    change). ``cipher_pass`` is the passphrase about to be written (str; '' or None for an unencrypted
+    repository). The passphrase is the value of ``repo<N>-cipher-pass=`` in any section, as pgBackRest
+    reads an ini line (text after the first ``=``, surrounding white space trimmed). Returns bool: True when
+    the file has a passphrase and the new one differs, or has none and a passphrase would be added, or has
+    one and it would be removed. pgBackRest cannot re-encrypt a repository: its info files and every
+    archived file keep the passphrase they were written with.
+    """
+    if not conf_text:
+        return False
+    key = 'repo%d-cipher-pass' % int(repo)
+    current = None
+    for line in str(conf_text).splitlines():
+        name, sep, value = line.partition('=')
+        if sep and name.strip() == key:
+            current = value.strip()
+    new = str(cipher_pass).strip() if cipher_pass not in (None, '') else None
+    return current != new
+
+
 class FilterModule(object):
     """Backup filters."""
 
     def filters(self):
-        return {'restore_target_problems': restore_target_problems, 'restore_backup_set': restore_backup_set}
+        return {'restore_target_problems': restore_target_problems, 'restore_backup_set': restore_backup_set,
+                'pgbackrest_cipher_changed': pgbackrest_cipher_changed}

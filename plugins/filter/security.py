@@ -311,11 +311,39 @@ def tls_missing_sans(present, required):
     return missing
 
 
+def pgpass(entries):
+    """The text of a libpq password file for ``entries`` (list of dict), one line each, newline-terminated.
+
+    Each entry has ``user`` and ``password`` and optionally ``host``, ``port`` and ``database`` (default
+    ``*``, any). Every field is written as libpq reads it back: ``\\`` before each backslash and colon
+    (libpq's documentation, "The Password File"). Raises AnsibleFilterError for an entry without a user or
+    password, or a field holding a line break (libpq reads one line per entry).
+    """
+    if not isinstance(entries, (list, tuple)):
+        raise AnsibleFilterError('pgpass: expects a list of {host, port, database, user, password}, got %r'
+                                 % type(entries).__name__)
+    lines = []
+    for i, entry in enumerate(entries):
+        if not isinstance(entry, dict) or entry.get('user') in (None, '') or entry.get('password') in (None, ''):
+            raise AnsibleFilterError('pgpass: entry %d needs a user and a password' % i)
+        fields = []
+        for key in ('host', 'port', 'database', 'user', 'password'):
+            value = entry.get(key)
+            value = '*' if value in (None, '') else str(value)
+            if '\n' in value or '\r' in value:
+                raise AnsibleFilterError('pgpass: the %s of entry %d holds a line break, which a password file '
+                                         'cannot carry' % (key, i))
+            fields.append(value.replace('\\', '\\\\').replace(':', '\\:'))
+        lines.append(':'.join(fields) + '\n')
+    return ''.join(lines)
+
+
 class FilterModule(object):
     """Security filters."""
 
     def filters(self):
         return {
+            'pgpass': pgpass,
             'pg_hba': pg_hba,
             'tls_subject_alt_names': tls_subject_alt_names,
             'tls_missing_sans': tls_missing_sans,

@@ -95,9 +95,10 @@ class PatroniClient(object):
                    opts['validate_certs'], opts['ca_path'], opts['client_cert'], opts['client_key'],
                    p['api_timeout'])
 
-    def request(self, method, path, body=None, ok=(200,)):
+    def request(self, method, path, body=None, ok=(200,), timeout=None):
         """Send one request; return ``(status, parsed JSON or text)``.
 
+        :param timeout: seconds to wait for the answer (int); the client's own timeout when None.
         :raises PatroniError: when the member is unreachable or answers a status not in ``ok``.
         """
         self.requests.append('%s %s' % (method, path))
@@ -112,7 +113,7 @@ class PatroniClient(object):
                         force_basic_auth=True)
         try:
             resp = open_url(self.base_url + path, data=data, headers=headers, method=method,
-                            timeout=self.timeout, validate_certs=self.validate_certs,
+                            timeout=timeout or self.timeout, validate_certs=self.validate_certs,
                             ca_path=self.ca_path, client_cert=self.client_cert,
                             client_key=self.client_key, **auth)
             status, raw = resp.getcode(), resp.read()

@@ -36,6 +36,18 @@ STATUS_MISSING_STANZA_DATA = 3
 
 CONFIG_HINT = ('check the pgBackRest configuration (/etc/pgbackrest.conf, or the file given as config) here and on '
                'the repository host, and that the task runs as postgres (become_user: postgres)')
+CIPHER_HINT = ('the repository\'s files could not be read with the configured passphrase: repo1-cipher-pass '
+               '(dpg_backup_cipher_pass) must be the one the repository was created with; put that value back')
+
+
+def failure_hint(output):
+    """The hint for a failed ``pgbackrest info``: CIPHER_HINT when its output (str) shows a decryption failure
+    (pgBackRest's CryptoError, or bytes that were not UTF-8, which is what a wrong passphrase decrypts to),
+    else CONFIG_HINT."""
+    text = output or ''
+    if 'CryptoError' in text or 'cipher' in text.lower() or u'\ufffd' in text:
+        return CIPHER_HINT
+    return CONFIG_HINT
 
 
 def info_command(binary, config=None, stanza=None):

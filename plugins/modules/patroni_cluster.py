@@ -295,7 +295,10 @@ def run(module, client):
                 if p['scheduled_at']:
                     body['scheduled_at'] = p['scheduled_at']
                 try:
-                    client.request('POST', '/' + op, body, ok=(200, 202))
+                    # Patroni answers an immediate switchover or failover once the new leader runs, which
+                    # takes a few loop_waits: this request may take up to wait_timeout, not api_timeout.
+                    client.request('POST', '/' + op, body, ok=(200, 202),
+                                   timeout=max(p['api_timeout'], p['wait_timeout']))
                 except PatroniError as e:
                     module.fail_json(msg='%s refused: %s' % (op, e), requests=client.requests)
                 if not p['scheduled_at']:

@@ -206,11 +206,14 @@ def read_info(module, binary, stanza):
     :raises InfoFailed: on a non-zero exit status or output that is not JSON.
     """
     argv = _pgbackrest.info_command(binary, module.params['config'], stanza)
-    rc, out, err = module.run_command(argv)
+    # Bytes that are not UTF-8 (an error message quoting what a wrong passphrase decrypted) are replaced:
+    # kept as surrogates they would make the whole result unreadable to the controller.
+    rc, out, err = module.run_command(argv, errors='replace')
     details = dict(rc=rc, stdout=out, stderr=err, cmd=argv)
     if rc != 0:
         detail = (err or '').strip() or (out or '').strip() or '(no output)'
-        raise InfoFailed('%s exited with %s: %s; %s' % (' '.join(argv), rc, detail, _pgbackrest.CONFIG_HINT), **details)
+        raise InfoFailed('%s exited with %s: %s; %s' % (' '.join(argv), rc, detail[:2000],
+                                                        _pgbackrest.failure_hint(detail)), **details)
     try:
         return _pgbackrest.parse_info_output(out)
     except ValueError as e:

@@ -20,7 +20,8 @@ character. Then, in order (the `cluster` fixture is the converge; each test read
 - `ops/health_check.yml` and `ops/switchover.yml`, run from the installed collection over SSH;
 - the repository's cipher passphrase changed in the vault: refused before anything is written.
 
-The figures (wall times, changed counts) are printed in the test output.
+The figures (wall times, changed counts) are printed in the test output. DPG_HOSTS_KEEP=1 leaves the
+machines and the inventory in place at the end, for a look at what failed.
 """
 
 import glob
@@ -195,9 +196,11 @@ class Scenario:
             yaml.safe_dump(inventory, f)
         shutil.copy(os.path.join(ROOT, "inventories", "example", "group_vars", "all", "main.yml"),
                     os.path.join(self.inv, "group_vars", "all", "main.yml"))
-        # what a container cannot do: load softdog (Patroni's watchdog)
-        with open(os.path.join(self.inv, "group_vars", "all", "containers.yml"), "w", encoding="utf-8") as f:
-            f.write("---\n# Containers have no /dev/watchdog and cannot load softdog.\npatroni_watchdog_mode: \"off\"\n")
+        # what a container cannot do: load softdog (Patroni's watchdog); overrides.yml is read after main.yml
+        with open(os.path.join(self.inv, "group_vars", "all", "overrides.yml"), "w", encoding="utf-8") as f:
+            f.write("---\n# Containers have no /dev/watchdog and cannot load softdog.\npatroni_watchdog_mode: \"off\"\n"
+                    "# Containers here may open 20,000 files at most: HAProxy needs 2 per connection and more.\n"
+                    "haproxy_maxconn: 2000\npgbouncer_max_client_conn: 2000\n")
         assert example_vars["patroni_watchdog_mode"] == "required"
 
         # every vault_* variable the example reads, each with every awkward character
@@ -265,8 +268,11 @@ def cluster(tmp_path_factory):
                        % (first[3], first[0], first[1]))
         yield scenario, first
     finally:
-        if scenario.containers:
+        if scenario.containers and os.environ.get("DPG_HOSTS_KEEP") != "1":
             scenario.machines("absent")
+        elif scenario.containers:
+            print("\nDPG_HOSTS_KEEP=1: machines kept; inventory %s (remove them with docker rm -f %s; docker network rm %s)"
+                  % (scenario.inv, " ".join(c["name"] for c in scenario.containers), NETWORK))
         print("\n" + "\n".join(FIGURES))
 
 
@@ -334,3 +340,105 @@ def test_application_user_through_the_balancer_verify_full(cluster):
         psycopg2.connect(host="wrong.example.internal", hostaddr="127.0.0.1", port=RW_PORT, dbname="app",
                          user="app", password=scenario.secrets["vault_dpg_app_password"], sslmode="verify-full",
                          sslrootcert=os.path.join(scenario.inv, "pki", "ca.crt"), connect_timeout=10)
+
+
+ETCDCTL = ("etcdctl --endpoints=https://127.0.0.1:2379 --dial-timeout=3s --command-timeout=5s "
+           "--cacert=/etc/etcd/tls/ca.crt --cert=/etc/etcd/tls/server.crt --key=/etc/etcd/tls/server.key")
+
+
+def _on(scenario, host, command):
+    """``command`` (sh) as root in the machine of inventory host ``host``; (rc, stdout + stderr)."""
+    res = docker("exec", "dpg-hosts-" + host, "sh", "-c", command)
+    return res.returncode, res.stdout + res.stderr
+
+
+def test_etcd_members_over_tls(cluster):
+    """etcd as the role made it over SSH (the checks of the former etcd scenario)."""
+    scenario, first = cluster
+    assert first[0] == 0, "the first converge failed"
+    members = sorted(h for h in scenario.hosts if h.startswith("pg-"))
+    rc, out = _on(scenario, members[0], ETCDCTL + " endpoint health --cluster -w json")
+    assert rc == 0, out
+    health = json.loads(out[out.index("["):])
+    assert len(health) == 3 and all(m["health"] for m in health), health
+    rc, out = _on(scenario, members[0], ETCDCTL + " member list -w json")
+    listed = json.loads(out)["members"]
+    assert sorted(m["name"] for m in listed) == members, listed
+    for m in listed:
+        assert all(u.startswith("https://") for u in m["peerURLs"] + m["clientURLs"]), m
+    key, value = "/dpg-test/" + secrets.token_hex(8), secrets.token_hex(8)
+    assert _on(scenario, members[0], ETCDCTL + " put %s %s" % (key, value))[0] == 0
+    try:
+        for other in members[1:]:
+            rc, got = _on(scenario, other, ETCDCTL + " get --print-value-only " + key)
+            assert rc == 0 and got.strip() == value, (other, got)
+    finally:
+        _on(scenario, members[0], ETCDCTL + " del " + key)
+    # the CA alone (no client certificate) and plain http are refused
+    rc, out = _on(scenario, members[0], "etcdctl --endpoints=https://127.0.0.1:2379 --dial-timeout=3s "
+                  "--command-timeout=5s --cacert=/etc/etcd/tls/ca.crt get /x")
+    assert rc != 0, out
+    rc, out = _on(scenario, members[0], "etcdctl --endpoints=http://127.0.0.1:2379 --dial-timeout=3s "
+                  "--command-timeout=5s get /x")
+    assert rc != 0, out
+    rc, out = _on(scenario, members[0], "stat -c '%U %a' /etc/etcd/tls/server.key /etc/dpg/tls/node.key")
+    assert out.split("\n")[:2] == ["etcd 600", "root 600"], out
+
+
+def test_health_check_over_ssh(cluster):
+    scenario, first = cluster
+    assert first[0] == 0, "the first converge failed"
+    rc, changed, out, seconds = scenario.playbook("dpg.cluster.ops.health_check", timeout=900)
+    FIGURES.append("HOSTS ops/health_check.yml over SSH: %.0f s, rc %d" % (seconds, rc))
+    assert rc == 0, why(out)
+    assert changed == 0
+    summary = re.search(r"health: (\d+) PASS, (\d+) FAIL", out)
+    assert summary and int(summary.group(1)) > 50 and summary.group(2) == "0", out[-4000:]
+
+
+def test_switchover_over_ssh(cluster):
+    scenario, first = cluster
+    assert first[0] == 0, "the first converge failed"
+    rc, out = _on(scenario, "pg-a", "patronictl -c /etc/patroni/config.yml list -f json")
+    before = [m["Member"] for m in json.loads(out[out.index("["):]) if m["Role"] == "Leader"]
+    assert rc == 0 and len(before) == 1, out
+    rc, changed, out, seconds = scenario.playbook("dpg.cluster.ops.switchover", timeout=900)
+    FIGURES.append("HOSTS ops/switchover.yml over SSH: %.0f s, rc %d (leader was %s)" % (seconds, rc, before[0]))
+    assert rc == 0, why(out)
+    rc, out = _on(scenario, "pg-a", "patronictl -c /etc/patroni/config.yml list -f json")
+    after = [m["Member"] for m in json.loads(out[out.index("["):]) if m["Role"] == "Leader"]
+    assert after and after != before, (before, out)
+    # the application writes through the balancer to the new leader
+    deadline = time.time() + 30
+    while True:
+        try:
+            with scenario.app_connect(RW_PORT) as conn, conn.cursor() as cur:
+                cur.execute("INSERT INTO hosts_e2e (marker) VALUES ('after-switchover') RETURNING pg_is_in_recovery()")
+                written = cur.fetchone()
+            conn.close()
+            break
+        except psycopg2.OperationalError:
+            if time.time() > deadline:
+                raise
+            time.sleep(1)
+    assert written == (False,)
+
+
+def test_a_changed_cipher_passphrase_is_refused_before_anything_is_written(cluster):
+    scenario, first = cluster
+    assert first[0] == 0, "the first converge failed"
+    rc, before = _on(scenario, "backup-a", "sha256sum /etc/pgbackrest.conf")
+    assert rc == 0, before
+    old = scenario.secrets["vault_dpg_backup_cipher_pass"]
+    scenario.secrets["vault_dpg_backup_cipher_pass"] = _secret("another-cipher")
+    scenario.write_vault()
+    try:
+        rc, changed, out, dummy = scenario.playbook("dpg.cluster.site", "--tags", "pgbackrest", timeout=900)
+    finally:
+        scenario.secrets["vault_dpg_backup_cipher_pass"] = old
+        scenario.write_vault()
+    assert rc != 0 and changed == 0, why(out)
+    assert "cannot re-encrypt" in out and "Put the previous value back" in out, why(out)
+    assert _on(scenario, "backup-a", "sha256sum /etc/pgbackrest.conf")[1] == before
+    for value in (old, scenario.secrets["vault_dpg_backup_cipher_pass"]):
+        assert value.split(" ")[0] not in out

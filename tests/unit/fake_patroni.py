@@ -9,6 +9,7 @@ import base64
 import copy
 import json
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -39,6 +40,8 @@ class FakePatroni:
         self.user, self.password = user, password
         self.log = []
         self.refuse_switchover = False
+        # seconds POST /switchover and /failover take to answer (Patroni answers when the new leader runs)
+        self.switchover_seconds = 0
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -90,6 +93,7 @@ class FakePatroni:
                 if self.path in ("/switchover", "/failover"):
                     if fake.refuse_switchover:
                         return self._send(412, "candidate not healthy")
+                    time.sleep(fake.switchover_seconds)
                     cand = body.get("candidate") or [m["name"] for m in fake.members if m["role"] != "leader"][0]
                     for m in fake.members:
                         if m["name"] == cand:

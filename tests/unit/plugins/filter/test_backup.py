@@ -4,7 +4,8 @@ import pytest
 
 from ansible.errors import AnsibleFilterError
 
-from ansible_collections.dpg.cluster.plugins.filter.backup import parse_time, restore_backup_set, restore_target_problems
+from ansible_collections.dpg.cluster.plugins.filter.backup import (
+    parse_time, pgbackrest_cipher_changed, restore_backup_set, restore_target_problems)
 
 NOW = parse_time("2026-11-21 22:00:00+00")
 STANZAS = [
@@ -78,3 +79,26 @@ def test_backup_set_ends_before_the_target():
     assert restore_backup_set(stanza, "latest", "") == ""
     with pytest.raises(AnsibleFilterError, match="no backup of stanza demo ends before"):
         restore_backup_set(stanza, "time", "2026-11-21 19:00:00+00")
+
+
+CONF = "[global]\nrepo1-path=/var/lib/pgbackrest\nrepo1-cipher-type=aes-256-cbc\nrepo1-cipher-pass=%s\n\n[main]\npg1-path=/x\n"
+
+
+@pytest.mark.parametrize("current, new, changed", [
+    (None, "anything", False),                    # first run: nothing written yet
+    ("", "anything", False),
+    (CONF % "a:b\\c' \"#$%!{{ }}@/=x", "a:b\\c' \"#$%!{{ }}@/=x", False),   # every character, same value
+    (CONF % "old-passphrase-1234", "new-passphrase-1234", True),
+    (CONF % "old-passphrase-1234", "", True),     # encryption removed
+    ("[global]\nrepo1-path=/var/lib/pgbackrest\n", "new-passphrase-1234", True),   # encryption added
+    ("[global]\nrepo1-path=/var/lib/pgbackrest\n", "", False),
+    (CONF.replace("repo1-cipher-pass=%s", "repo1-cipher-pass = %s ") % "same", "same", False),
+])
+def test_cipher_change_is_found(current, new, changed):
+    assert pgbackrest_cipher_changed(current, new) is changed
+
+
+def test_cipher_change_reads_the_named_repository():
+    text = "[global]\nrepo1-cipher-pass=one\nrepo2-cipher-pass=two\n"
+    assert not pgbackrest_cipher_changed(text, "two", repo=2)
+    assert pgbackrest_cipher_changed(text, "one", repo=2)

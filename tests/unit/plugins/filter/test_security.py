@@ -4,7 +4,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.dpg.cluster.plugins.filter.security import (
-    FilterModule, pg_hba, tls_missing_sans, tls_subject_alt_names)
+    FilterModule, pg_hba, pgpass, tls_missing_sans, tls_subject_alt_names)
 
 USERS = [
     {"name": "app", "password": "secret", "databases": ["app"], "profile": "owner"},
@@ -238,3 +238,51 @@ def test_filters_registered():
     assert filters["pg_hba"] is pg_hba
     assert filters["tls_subject_alt_names"] is tls_subject_alt_names
     assert filters["tls_missing_sans"] is tls_missing_sans
+    assert filters["pgpass"] is pgpass
+
+
+# Every printable ASCII character but the letters and digits, as a password manager may produce them.
+AWKWARD = "".join(ch for ch in map(chr, range(32, 127)) if not ch.isalnum())
+
+
+def _libpq_fields(line):
+    """A password file line split as libpq reads it (fe-connect.c, passwordFromFile): a backslash takes the
+    next character literally, an unescaped colon ends a field."""
+    fields, cur, i = [], "", 0
+    while i < len(line):
+        if line[i] == "\\" and i + 1 < len(line):
+            cur += line[i + 1]
+            i += 2
+            continue
+        if line[i] == ":" and len(fields) < 4:
+            fields.append(cur)
+            cur = ""
+        else:
+            cur += line[i]
+        i += 1
+    return fields + [cur]
+
+
+def test_pgpass_escapes_colons_and_backslashes():
+    assert pgpass([{"user": "app", "password": "a:b\\c"}]) == "*:*:*:app:a\\:b\\\\c\n"
+    assert pgpass([{"host": "127.0.0.1", "port": 5000, "database": "app", "user": "app", "password": "p"},
+                   {"host": "", "user": "u", "password": "q"}]) == "127.0.0.1:5000:app:app:p\n*:*:*:u:q\n"
+    assert pgpass([]) == ""
+
+
+@pytest.mark.parametrize("password", [AWKWARD, "x" + AWKWARD + "\\", "\\:" * 5, "{{ not a template }}"])
+def test_pgpass_round_trips_every_printable_character(password):
+    text = pgpass([{"host": "db:1", "port": 5000, "database": "d\\b", "user": "us:er", "password": password}])
+    assert text.endswith("\n") and text.count("\n") == 1
+    assert _libpq_fields(text[:-1]) == ["db:1", "5000", "d\\b", "us:er", password]
+
+
+@pytest.mark.parametrize("entries, match", [
+    ("not a list", "expects a list"),
+    ([{"user": "app"}], "entry 0 needs a user and a password"),
+    ([{"password": "p"}], "entry 0 needs a user and a password"),
+    ([{"user": "app", "password": "a\nb"}], "password of entry 0 holds a line break"),
+])
+def test_pgpass_errors(entries, match):
+    with pytest.raises(AnsibleFilterError, match=match):
+        pgpass(entries)

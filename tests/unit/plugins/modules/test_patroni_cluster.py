@@ -53,6 +53,16 @@ def test_switchover_to_candidate(fake):
     assert body == {"leader": "pg1", "candidate": "pg2"}
 
 
+def test_switchover_slower_than_api_timeout_is_waited_for(fake):
+    """Patroni answers POST /switchover when the new leader runs: with loop_wait 10 that takes longer than one
+    ordinary request may (api_timeout); the switchover request waits up to wait_timeout instead."""
+    fake.switchover_seconds = 2.5
+    res, failed = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="switchover",
+                                                        candidate="pg2", api_timeout=1, wait_timeout=10))
+    assert not failed, res
+    assert res["changed"] is True and res["leader"] == "pg2"
+
+
 def test_switchover_to_current_leader_is_unchanged(fake):
     res, failed = run_module(patroni_cluster.main, dict(AUTH, api_url=fake.url, operation="switchover",
                                                         candidate="pg1"))

@@ -313,3 +313,21 @@ def test_documentation_matches_argument_spec():
     keys = set(_pgbackrest.summarize_stanza(DEMO, NOW))
     assert set(ret["stanzas"]["contains"]) == keys
     assert set(ret["stanzas"]["contains"]["backups"]["contains"]) == set(_pgbackrest.summarize_backup({}))
+
+
+def test_module_undecodable_output_is_a_clean_failure(tmp_path, monkeypatch):
+    """A wrong passphrase makes pgBackRest quote what it decrypted: bytes that are not UTF-8. The module's
+    result must stay valid UTF-8 (the controller refuses surrogates) and say what to do."""
+    stand_in = tmp_path / "pgbackrest"
+    stand_in.write_bytes(b"#!/bin/sh\nprintf 'ERROR: [029]: unable to load info file: \\377\\376\\372garbage\\n' >&2\n"
+                         b"exit 29\n")
+    stand_in.chmod(0o755)
+    monkeypatch.setattr(basic.AnsibleModule, "get_bin_path", lambda self, arg, required=False, opt_dirs=None:
+                        str(stand_in))
+    res, failed = run_module(pgbackrest_info.main, {"stanza": "demo"})
+    assert failed and res["rc"] == 29
+    for field in ("msg", "stderr"):
+        res[field].encode("utf-8")   # no surrogates left: raises UnicodeEncodeError otherwise
+    assert "unable to load info file" in res["msg"] and "garbage" in res["msg"]
+    assert "dpg_backup_cipher_pass" in res["msg"] and "put that value back" in res["msg"]
+    assert "Traceback" not in res["msg"]
