@@ -70,7 +70,7 @@ integration: venv collection image
 
 # Everything, in one pytest run so the last line is pytest's summary.
 test: venv collection image
-	pytest -rsP tests/unit tests/lint tests/integration
+	DPG_NO_SKIP=1 pytest -rsP --durations=25 tests/unit tests/lint tests/integration
 
 build: venv
 	mkdir -p build

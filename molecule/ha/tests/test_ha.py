@@ -206,6 +206,9 @@ def _drill(name, inject, restore, hold=FAULT_S):
     assert heal_s <= HEAL_BOUND_S, "members streamed again only after %.1f s" % heal_s
     assert rep["rows_lost"] == 0, rep
     assert rep["ro_stale_reads"] == 0, "the read-only port answered from a member that does not stream: %s" % rep
+    # the read-only port must answer, and answer again after the fault: "no stale read" proves nothing otherwise
+    assert rep["ro_reads"] > 0 and rep["ro_last_read_s"] is not None \
+        and rep["ro_last_read_s"] > rep["marks"]["restored"], "the read-only port stopped answering: %s" % rep
     return rep, leader
 
 
@@ -278,6 +281,8 @@ def test_drill_playbook_reports_a_dcs_outage(tmp_path):
            % (rep["write_outage_s"], rep["writes_acked"], rep["rows_lost"], rep["two_writable_s"], rep["heal_s"]))
     assert rep["writes_acked"] > 100 and rep["rows_lost"] == 0
     assert rep["write_outage_s"] < 5
+    # the read-only endpoint answered throughout (DCS outage: the replicas keep streaming), none stale
+    assert rep["ro_reads"] > 0 and rep["ro_stale_reads"] == 0, rep
     assert sorted(_exec(n, ["systemctl", "is-active", "etcd"]).strip() for n in NODES) == ["active"] * 3
 
 

@@ -54,8 +54,9 @@ class Probe:
         self.max_seconds = max_seconds
         self.acked = []          # (id, ack time)
         self.write_errors = 0
-        self.reads = self.stale_reads = 0
+        self.reads = self.stale_reads = self.read_errors = 0
         self.stale_max_s = 0.0
+        self.read_last_at = None   # time of the newest answer of the read-only endpoint
         self.two_writable = []   # sample times with two or more writable members
         self.writable_seen = {}  # member -> count of samples answering writable
         self.marks = {}
@@ -121,12 +122,15 @@ class Probe:
                     cur.execute("SELECT coalesce(max(id), 0) FROM %s" % self.table)
                     seen = cur.fetchone()[0]
                 self.reads += 1
+                self.read_last_at = time.time()
                 if seen < must_see:
                     self.stale_reads += 1
                     with self._lock:
                         seen_at = max([at for i, at in self.acked if i <= seen] or [self._started])
                     self.stale_max_s = max(self.stale_max_s, started - seen_at)
             except psycopg2.Error:
+                # counted, not hidden: a read-only endpoint that never answers must not pass as "no stale read"
+                self.read_errors += 1
                 self._close(conn)
                 conn = None
                 time.sleep(0.2)
@@ -223,6 +227,9 @@ class Probe:
             "two_writable_s": round(0.5 * len(two), 1),
             "writable_members_seen": sorted(self.writable_seen),
             "ro_reads": self.reads,
+            "ro_read_errors": self.read_errors,
+            # seconds since start of the newest read-only answer (null: none at all)
+            "ro_last_read_s": round(self.read_last_at - self._started, 3) if self.read_last_at else None,
             "ro_stale_reads": self.stale_reads,
             "ro_stale_max_s": round(self.stale_max_s, 2),
             "marks": self.marks,

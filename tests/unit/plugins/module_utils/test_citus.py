@@ -15,3 +15,16 @@ def test_skew_and_table_type():
     assert _citus.table_type(dict(partmethod="n", repmodel="s", colocationid=9, shard_count=1)) == "single_shard"
     assert _citus.table_type(None) is None
     assert _citus.quote_ident("users") == "users" and _citus.quote_ident('Ta"b') == '"Ta""b"'
+
+
+def test_identifiers_longer_than_63_bytes_are_refused():
+    """PostgreSQL truncates a name to 63 bytes without a word and would then act on another object."""
+    import pytest  # pylint: disable=import-outside-toplevel
+    assert _citus.split_identifier("a" * 63) == ["a" * 63]
+    assert _citus.split_identifier('s.' + '"' + "B" * 63 + '"') == ["s", "B" * 63]
+    for name in ("a" * 64, "public." + "b" * 64, '"' + "\u00e9" * 32 + '"'):   # 64 bytes: é is 2 in UTF-8
+        with pytest.raises(_citus.CitusError, match="63"):
+            _citus.split_identifier(name)
+    assert _citus.split_identifier('Sales."Order Items"') == ["sales", "Order Items"]
+    with pytest.raises(_citus.CitusError, match="unterminated"):
+        _citus.split_identifier('"abc')
