@@ -31,7 +31,6 @@ import re
 import secrets
 import shutil
 import subprocess
-import sys
 import time
 
 import psycopg2
@@ -446,3 +445,21 @@ def test_a_changed_cipher_passphrase_is_refused_before_anything_is_written(clust
     assert _on(scenario, "backup-a", "sha256sum /etc/pgbackrest.conf")[1] == before
     for value in (old, scenario.secrets["vault_dpg_backup_cipher_pass"]):
         assert value.split(" ")[0] not in out
+
+
+def test_a_login_user_without_sudo_is_named_by_preflight(cluster):
+    """A login user that cannot become root stops the run in preflight, which names the host and what to do."""
+    scenario, first = cluster
+    assert first[0] == 0, "the first converge failed"
+    rc, out = _on(scenario, "pg-a", "id nosudo >/dev/null 2>&1 || useradd --create-home --shell /bin/bash nosudo")
+    assert rc == 0, out
+    shutil.copy(os.path.join(scenario.keys_dir, "deploy"), os.path.join(scenario.keys_dir, "nosudo"))
+    try:
+        rc, changed, out, dummy = scenario.playbook("dpg.cluster.site", "--limit", "pg-a",
+                                                    "-e", "ansible_user=nosudo", timeout=300)
+    finally:
+        os.unlink(os.path.join(scenario.keys_dir, "nosudo"))
+    assert rc != 0 and changed == 0, why(out)
+    assert "nosudo on pg-a cannot become root with sudo" in out and "ansible_become_password" in out, why(out)
+    # nothing after preflight ran
+    assert "PLAY [Foundation" not in out, out[-3000:]

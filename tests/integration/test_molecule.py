@@ -67,8 +67,8 @@ def verify_summary(out):
     """
     summaries = re.findall(r"^=+ (.*?) in [0-9.]+s(?: \([0-9:]+\))? =+$", out, re.M)
     assert summaries, "no pytest summary in the verify output:\n" + out[-3000:]
-    counts = dict((word, int(n)) for n, word in re.findall(r"(\d+) (passed|failed|skipped|errors?|deselected)",
-                                                          summaries[-1]))
+    counts = dict((word, int(n))
+                  for n, word in re.findall(r"(\d+) (passed|failed|skipped|errors?|deselected)", summaries[-1]))
     assert not counts.get("failed") and not counts.get("error") and not counts.get("errors"), summaries[-1]
     skipped = re.findall(r"^SKIPPED \[(\d+)\] (.*)$", out, re.M)
     # every skip must be listed with its reason (-r s in .config/molecule/config.yml), or none could be judged
