@@ -53,3 +53,15 @@ def pytest_runtest_makereport(item, call):  # pylint: disable=unused-argument
         if not skip_is_allowed(reason):
             rep.outcome = "failed"
             rep.longrepr = "skipped, and make test runs every test but the Citus ones: %s" % reason
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):  # pylint: disable=unused-argument
+    """The timing table: each scenario's steps (converge, idempotence, verify, ...) in seconds, then the total."""
+    from tests.support import TIMINGS  # pylint: disable=import-outside-toplevel
+    if not TIMINGS:
+        return
+    terminalreporter.section("timing of the scenarios (seconds)")
+    width = max([len("all scenarios")] + [len(scenario) for scenario, dummy, dummy2 in TIMINGS])
+    for scenario, step, seconds in TIMINGS:
+        terminalreporter.write_line("%-*s  %-28s %7.0f" % (width, scenario, step, seconds))
+    terminalreporter.write_line("%-*s  %-28s %7.0f" % (width, "all scenarios", "", sum(t[2] for t in TIMINGS)))

@@ -51,18 +51,16 @@ else
   echo "node image $tag present"
 fi
 
-if needs_build "$promtool_tag"; then
-  echo "building $promtool_tag from $tag"
-  docker build -q --build-arg BASE="$tag" -t "$promtool_tag" "$here/promtool" >/dev/null
-  echo "promtool image $promtool_tag built"
-else
-  echo "promtool image $promtool_tag present"
-fi
+# build_derived TAG DIR WHAT: build image TAG from the node image with DIR's Dockerfile, when needed
+build_derived() {
+  if needs_build "$1"; then
+    echo "building $1 from $tag"
+    docker build -q --build-arg BASE="$tag" -t "$1" "$here/$2" >/dev/null
+    echo "$3 image $1 built"
+  else
+    echo "$3 image $1 present"
+  fi
+}
 
-if needs_build "$sshnode_tag"; then
-  echo "building $sshnode_tag from $tag"
-  docker build -q --build-arg BASE="$tag" -t "$sshnode_tag" "$here/sshnode" >/dev/null
-  echo "SSH host image $sshnode_tag built"
-else
-  echo "SSH host image $sshnode_tag present"
-fi
+build_derived "$promtool_tag" promtool promtool
+build_derived "$sshnode_tag" sshnode "SSH host"

@@ -11,14 +11,14 @@ dpg-promtool:trixie that `make image` builds (lab/image/build.sh).
 import os
 import re
 import shutil
-import subprocess
 
 import jinja2
 import jinja2.meta
 import pytest
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from tests.support import ROOT, docker, docker_problem
+
 TEMPLATE = os.path.join(ROOT, "roles", "prometheus", "templates", "dpg-alerts.rules.yml.j2")
 DEFAULTS = os.path.join(ROOT, "roles", "prometheus", "defaults", "main.yml")
 UNIT_TESTS = os.path.join(ROOT, "tests", "prometheus", "dpg-alerts.test.yml")
@@ -68,25 +68,9 @@ def _alert_rule_tests():
     return [(test["name"], check) for test in _unit_tests()["tests"] for check in test.get("alert_rule_test", [])]
 
 
-def _docker(*args, timeout=120):
-    """Run the docker CLI; returns the CompletedProcess (never raises on a non-zero exit)."""
-    return subprocess.run(["docker"] + list(args), capture_output=True, text=True, timeout=timeout, check=False)
-
-
-def _docker_unavailable():
-    """Why promtool cannot run in Docker here, or None."""
-    if not shutil.which("docker"):
-        return "docker is not installed"
-    if _docker("info").returncode != 0:
-        return "no Docker engine answers (run lab/ensure-docker.sh)"
-    if _docker("image", "inspect", IMAGE).returncode != 0:
-        return "image %s is missing: run make image" % IMAGE
-    return None
-
-
 def _promtool(workdir, *args):
     """promtool ARGS in the promtool image, with workdir mounted read-only as its working directory."""
-    return _docker("run", "--rm", "--network", "none", "--entrypoint", "promtool",
+    return docker("run", "--rm", "--network", "none", "--entrypoint", "promtool",
                    "-v", "%s:/rules:ro" % workdir, "-w", "/rules", IMAGE, *args, timeout=300)
 
 
@@ -147,7 +131,7 @@ def test_unit_tests_load_the_rendered_rules():
 
 
 def test_promtool_checks_and_unit_tests_pass(tmp_path):
-    reason = _docker_unavailable()
+    reason = docker_problem(IMAGE)
     if reason:
         pytest.skip(reason)
     workdir = tmp_path / "rules"

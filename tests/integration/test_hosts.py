@@ -37,7 +37,7 @@ import psycopg2
 import pytest
 import yaml
 
-from tests.support import ROOT, BIN, why, docker_problem, docker
+from tests.support import BIN, ROOT, TIMINGS, docker, docker_problem, why
 
 SSHNODE_IMAGE = os.environ.get("DPG_SSHNODE_IMAGE", "dpg-sshnode:trixie")
 NETWORK = "dpg-hosts"
@@ -110,12 +110,17 @@ class Scenario:
                              timeout=timeout, check=False)
         return res.returncode, res.stdout + res.stderr, time.time() - start
 
-    def playbook(self, name, *args, timeout=2400, **extra_env):
-        """ansible-playbook of the installed collection's playbook ``name``; (rc, changed, output, seconds)."""
+    def playbook(self, name, *args, timeout=2400, step=None, **extra_env):
+        """ansible-playbook of the installed collection's playbook ``name``; (rc, changed, output, seconds).
+
+        ``step`` (str) names the run in make test's timing table.
+        """
         rc, out, seconds = self.run(["ansible-playbook", "-i", os.path.join(self.inv, "hosts.yml"),
                                      "--vault-password-file", self.vault_pass, name] + list(args),
                                     timeout=timeout, **extra_env)
         changed = sum(int(tok.split("=")[1]) for tok in out.split() if tok.startswith("changed="))
+        if step:
+            TIMINGS.append(("hosts (SSH)", step, seconds))
         return rc, changed, out, seconds
 
     def machines(self, state):
@@ -261,8 +266,10 @@ def cluster(tmp_path_factory):
         pytest.skip(reason)
     scenario = Scenario(str(tmp_path_factory.mktemp("hosts")))
     try:
+        started = time.time()
         scenario.prepare()
-        first = scenario.playbook("dpg.cluster.site")
+        TIMINGS.append(("hosts (SSH)", "machines, tarball, inventory", time.time() - started))
+        first = scenario.playbook("dpg.cluster.site", step="converge")
         FIGURES.append("HOSTS first converge over SSH (pipelining off): %.0f s, rc %d, %d changed"
                        % (first[3], first[0], first[1]))
         yield scenario, first
@@ -297,7 +304,7 @@ def test_converge_over_ssh_as_a_sudo_user(cluster):
 def test_rerun_with_pipelining_changes_nothing(cluster):
     scenario, first = cluster
     assert first[0] == 0, "the first converge failed"
-    rc, changed, out, seconds = scenario.playbook("dpg.cluster.site", ANSIBLE_PIPELINING="True")
+    rc, changed, out, seconds = scenario.playbook("dpg.cluster.site", ANSIBLE_PIPELINING="True", step="idempotence")
     FIGURES.append("HOSTS re-run over SSH (pipelining on): %.0f s, %d changed" % (seconds, changed))
     assert rc == 0, why(out)
     assert changed == 0, why(out) + "\n" + "\n".join(line for line in out.splitlines() if line.startswith("changed:"))
@@ -306,7 +313,7 @@ def test_rerun_with_pipelining_changes_nothing(cluster):
 def test_check_diff_on_the_converged_cluster(cluster):
     scenario, first = cluster
     assert first[0] == 0, "the first converge failed"
-    rc, changed, out, seconds = scenario.playbook("dpg.cluster.site", "--check", "--diff")
+    rc, changed, out, seconds = scenario.playbook("dpg.cluster.site", "--check", "--diff", step="check --diff")
     FIGURES.append("HOSTS --check --diff: %.0f s, rc %d, %d changed" % (seconds, rc, changed))
     assert rc == 0, why(out)
     assert changed == 0, "\n".join(line for line in out.splitlines() if line.startswith("changed:"))
@@ -391,7 +398,7 @@ def test_etcd_members_over_tls(cluster):
 def test_health_check_over_ssh(cluster):
     scenario, first = cluster
     assert first[0] == 0, "the first converge failed"
-    rc, changed, out, seconds = scenario.playbook("dpg.cluster.ops.health_check", timeout=900)
+    rc, changed, out, seconds = scenario.playbook("dpg.cluster.ops.health_check", timeout=900, step="ops/health_check")
     FIGURES.append("HOSTS ops/health_check.yml over SSH: %.0f s, rc %d" % (seconds, rc))
     assert rc == 0, why(out)
     assert changed == 0
@@ -405,7 +412,7 @@ def test_switchover_over_ssh(cluster):
     rc, out = _on(scenario, "pg-a", "patronictl -c /etc/patroni/config.yml list -f json")
     before = [m["Member"] for m in json.loads(out[out.index("["):]) if m["Role"] == "Leader"]
     assert rc == 0 and len(before) == 1, out
-    rc, changed, out, seconds = scenario.playbook("dpg.cluster.ops.switchover", timeout=900)
+    rc, changed, out, seconds = scenario.playbook("dpg.cluster.ops.switchover", timeout=900, step="ops/switchover")
     FIGURES.append("HOSTS ops/switchover.yml over SSH: %.0f s, rc %d (leader was %s)" % (seconds, rc, before[0]))
     assert rc == 0, why(out)
     rc, out = _on(scenario, "pg-a", "patronictl -c /etc/patroni/config.yml list -f json")

@@ -25,10 +25,9 @@ import urllib.request
 import pytest
 import yaml
 
-ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-BIN = os.path.dirname(sys.executable)
+from tests.support import BIN, ROOT, TIMINGS, docker, docker_problem
+
 LAB_DIR = os.path.join(ROOT, ".lab")
-NODE_IMAGE = os.environ.get("DPG_NODE_IMAGE", "dpg-node:trixie")
 PORTS = (5000, 5001, 7000, 9090, 9093)
 
 pytestmark = pytest.mark.lab
@@ -47,10 +46,6 @@ def _inventory_hosts(inventory):
     return sorted(names)
 
 
-def _docker(*args):
-    return subprocess.run(["docker"] + list(args), capture_output=True, text=True, check=False)
-
-
 def _port_busy(port):
     import socket  # pylint: disable=import-outside-toplevel
     with socket.socket() as s:
@@ -62,13 +57,12 @@ def _precondition(topology, hosts):
     """The reason this machine cannot run the test, or None."""
     if topology == "citus" and not os.environ.get("DPG_CITUS_IMAGE"):
         return "DPG_CITUS_IMAGE is not set: no image carrying Citus (Citus is in no registry reachable here)"
-    if not shutil.which("docker") or _docker("info").returncode != 0:
-        return "no Docker engine answers (run lab/ensure-docker.sh)"
-    if _docker("image", "inspect", NODE_IMAGE).returncode != 0:
-        return "node image %s is missing (run make image)" % NODE_IMAGE
+    problem = docker_problem()
+    if problem:
+        return problem
     if not shutil.which("psql"):
         return "psql is not installed (.ci/run installs postgresql-client)"
-    present = [h for h in hosts if _docker("container", "inspect", h).returncode == 0]
+    present = [h for h in hosts if docker("container", "inspect", h).returncode == 0]
     if present or os.path.exists(LAB_DIR) or any(_port_busy(p) for p in PORTS):
         return ("a lab or something else already uses this machine's lab (containers %s, %s, ports %s): "
                 "make lab-down first; this test does not touch a lab it did not make" % (present, LAB_DIR, PORTS))
@@ -143,6 +137,7 @@ def test_make_lab_end_to_end(topology, capsys):
         assert rc == 0, out[-6000:]
         first_changed = _changed(out)
         figures.append("LAB %s first make lab: %.0f s, %d changed tasks" % (topology, first_s, first_changed))
+        TIMINGS.append(("lab " + topology, "make lab", first_s))
 
         # psql through the published read-write endpoint, as the application role
         marker = "e2e-%d" % time.time_ns()
@@ -234,14 +229,16 @@ def test_make_lab_end_to_end(topology, capsys):
         assert rc == 0, out[-6000:]
         second_changed = _changed(out)
         figures.append("LAB %s second make lab: %.0f s, %d changed tasks" % (topology, second_s, second_changed))
+        TIMINGS.append(("lab " + topology, "make lab again", second_s))
         assert second_changed == 0, out[-6000:]
     finally:
         rc, out, down_s = _make("lab-down", env, 600)
         figures.append("LAB %s make lab-down: %.0f s (rc %d)" % (topology, down_s, rc))
+        TIMINGS.append(("lab " + topology, "make lab-down", down_s))
         with capsys.disabled():
             print("\n" + "\n".join(figures))
-    left = [h for h in hosts if _docker("container", "inspect", h).returncode == 0]
+    left = [h for h in hosts if docker("container", "inspect", h).returncode == 0]
     assert rc == 0, out[-4000:]
     assert not left, "containers left after make lab-down: %s" % left
-    assert _docker("network", "inspect", "dpg-lab").returncode != 0, "network dpg-lab left after make lab-down"
+    assert docker("network", "inspect", "dpg-lab").returncode != 0, "network dpg-lab left after make lab-down"
     assert not os.path.exists(LAB_DIR), ".lab/ left after make lab-down"

@@ -1,4 +1,5 @@
-"""Run each molecule scenario: create, converge, idempotence, verify, destroy.
+"""Run each molecule scenario: its test sequence (destroy, syntax, create, converge, idempotence, verify, destroy),
+one molecule command per step so that each step's time goes into make test's timing table.
 
 Needs a Docker engine and the lab node image (`make image`); skips, saying which is missing,
 otherwise. The Citus scenario needs DPG_CITUS_IMAGE.
@@ -7,18 +8,51 @@ otherwise. The Citus scenario needs DPG_CITUS_IMAGE.
 import os
 import re
 import subprocess
+import time
 
 import pytest
 import yaml
 
-from tests.support import BIN, ROOT, docker_problem, why
+from tests.support import BIN, ROOT, TIMINGS, docker_problem, why
 
 
 def _test_sequence(scenario):
-    """Steps molecule runs for `scenario`: its own test_sequence, or molecule's default (which has idempotence)."""
-    with open(os.path.join(ROOT, "molecule", scenario, "molecule.yml"), encoding="utf-8") as f:
-        config = yaml.safe_load(f)
-    return (config.get("scenario") or {}).get("test_sequence") or ["converge", "idempotence", "verify"]
+    """The steps `molecule test -s scenario` runs (list of str): the scenario's test_sequence, else the shared one
+    in .config/molecule/config.yml."""
+    for path in (os.path.join(ROOT, "molecule", scenario, "molecule.yml"),
+                 os.path.join(ROOT, ".config", "molecule", "config.yml")):
+        with open(path, encoding="utf-8") as f:
+            sequence = ((yaml.safe_load(f) or {}).get("scenario") or {}).get("test_sequence")
+        if sequence:
+            return sequence
+    raise AssertionError("no test_sequence for molecule scenario %s" % scenario)
+
+
+def _steps(scenario, env):
+    """Run the scenario's test sequence one molecule command per step, timing each.
+
+    Returns (steps, out): steps a list of (step, seconds, rc) up to the first failing step, then the final destroy
+    whatever happened; out every step's output. A step runs as `molecule <step> -s <scenario>`, as one does by hand.
+    """
+    sequence = _test_sequence(scenario)
+    steps, outputs = [], []
+    try:
+        for step in sequence[:-1] if sequence[-1] == "destroy" else sequence:
+            started = time.time()
+            res = subprocess.run([os.path.join(BIN, "molecule"), step, "-s", scenario], cwd=ROOT, env=env,
+                                 capture_output=True, text=True, timeout=2400, check=False)
+            steps.append((step, time.time() - started, res.returncode))
+            outputs.append("== molecule %s -s %s (rc %d)\n%s%s" % (step, scenario, res.returncode, res.stdout,
+                                                                   res.stderr))
+            if res.returncode != 0:
+                break
+    finally:
+        started = time.time()
+        res = subprocess.run([os.path.join(BIN, "molecule"), "destroy", "-s", scenario], cwd=ROOT, env=env,
+                             capture_output=True, text=True, timeout=600, check=False)
+        steps.append(("destroy", time.time() - started, res.returncode))
+        outputs.append("== molecule destroy -s %s (rc %d)\n%s%s" % (scenario, res.returncode, res.stdout, res.stderr))
+    return steps, "\n".join(outputs)
 
 
 # etcd alone is checked by the hosts scenario (tests/integration/test_hosts.py), on the cluster it converges.
@@ -34,19 +68,20 @@ def test_molecule_scenario(scenario, tmp_path):
                PATH=BIN + os.pathsep + os.environ.get("PATH", ""),
                ANSIBLE_COLLECTIONS_PATH=os.path.join(ROOT, "build", "collections"),
                DPG_REPORT_FILE=str(tmp_path / "report.txt"))
-    res = subprocess.run([os.path.join(BIN, "molecule"), "test", "-s", scenario], cwd=ROOT, env=env,
-                         capture_output=True, text=True, timeout=2400, check=False)
-    out = res.stdout + res.stderr
+    steps, out = _steps(scenario, env)
+    for step, seconds, rc in steps:
+        TIMINGS.append(("molecule %s" % scenario, step, seconds))
+    print("\nMOLECULE %s: %s" % (scenario, ", ".join("%s %.0f s%s" % (step, seconds, "" if rc == 0 else " (rc %d)" % rc)
+                                                  for step, seconds, rc in steps)))
     report = tmp_path / "report.txt"
     if report.exists():
         print("\n" + report.read_text())
-    if res.returncode != 0:
-        pytest.fail("molecule test -s %s exited %d:\n%s" % (scenario, res.returncode, why(out, tail=8000)))
-    # a scenario whose verify re-runs site.yml itself (backup_monitoring) leaves molecule's idempotence step out
-    for step in ("converge", "idempotence", "verify"):
-        if step in _test_sequence(scenario):
-            assert re.search(r"%s\W+Executed: Successful" % step, out), "step %s did not run" % step
-    # molecule says "Executed: Successful" also when verify found no test: read pytest's own summary
+    failed = [step for step, dummy, rc in steps if rc != 0]
+    if failed:
+        pytest.fail("molecule %s -s %s failed:\n%s" % (failed[0], scenario, why(out, tail=8000)))
+    ran = [step for step, dummy, dummy2 in steps]
+    assert all(step in ran for step in _test_sequence(scenario)), (ran, _test_sequence(scenario))
+    # molecule's verify succeeds also when it found no test: read pytest's own summary
     passed, skipped = verify_summary(out)
     print("VERIFY %s: %d passed, %d skipped" % (scenario, passed, len(skipped)))
     for line in skipped:
