@@ -62,6 +62,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):  # pylint: di
         return
     terminalreporter.section("timing of the scenarios (seconds)")
     width = max([len("all scenarios")] + [len(scenario) for scenario, dummy, dummy2 in TIMINGS])
+    total = 0.0
     for scenario, step, seconds in TIMINGS:
-        terminalreporter.write_line("%-*s  %-28s %7.0f" % (width, scenario, step, seconds))
-    terminalreporter.write_line("%-*s  %-28s %7.0f" % (width, "all scenarios", "", sum(t[2] for t in TIMINGS)))
+        total += float(seconds)
+        terminalreporter.write_line("{0}  {1:<28} {2:7.0f}".format(scenario.ljust(width), step, float(seconds)))
+    terminalreporter.write_line("{0}  {1:<28} {2:7.0f}".format("all scenarios".ljust(width), "", total))

@@ -71,7 +71,7 @@ def _alert_rule_tests():
 def _promtool(workdir, *args):
     """promtool ARGS in the promtool image, with workdir mounted read-only as its working directory."""
     return docker("run", "--rm", "--network", "none", "--entrypoint", "promtool",
-                   "-v", "%s:/rules:ro" % workdir, "-w", "/rules", IMAGE, *args, timeout=300)
+                  "-v", "%s:/rules:ro" % workdir, "-w", "/rules", IMAGE, *args, timeout=300)
 
 
 def test_template_uses_only_plain_threshold_variables_with_defaults():

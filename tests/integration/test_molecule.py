@@ -71,8 +71,8 @@ def test_molecule_scenario(scenario, tmp_path):
     steps, out = _steps(scenario, env)
     for step, seconds, rc in steps:
         TIMINGS.append(("molecule %s" % scenario, step, seconds))
-    print("\nMOLECULE %s: %s" % (scenario, ", ".join("%s %.0f s%s" % (step, seconds, "" if rc == 0 else " (rc %d)" % rc)
-                                                  for step, seconds, rc in steps)))
+    shown = ["%s %.0f s%s" % (step, seconds, "" if rc == 0 else " (rc %d)" % rc) for step, seconds, rc in steps]
+    print("\nMOLECULE %s: %s" % (scenario, ", ".join(shown)))
     report = tmp_path / "report.txt"
     if report.exists():
         print("\n" + report.read_text())
