@@ -37,7 +37,7 @@ import psycopg2
 import pytest
 import yaml
 
-from tests.support import BIN, ROOT, TIMINGS, docker, docker_problem, why
+from tests.support import BIN, ROOT, TIMINGS, docker, docker_problem, inventory_hosts, why
 
 SSHNODE_IMAGE = os.environ.get("DPG_SSHNODE_IMAGE", "dpg-sshnode:trixie")
 NETWORK = "dpg-hosts"
@@ -58,19 +58,6 @@ def _example():
     with open(os.path.join(ROOT, "inventories", "example", "group_vars", "all", "main.yml"), encoding="utf-8") as f:
         group_vars = yaml.safe_load(f)
     return hosts, group_vars
-
-
-def _all_hosts(inventory):
-    """{host: vars} of every host in a YAML inventory (vars merged over the groups it is listed in)."""
-    out = {}
-
-    def walk(group):
-        for name, hv in ((group or {}).get("hosts") or {}).items():
-            out.setdefault(name, {}).update(hv or {})
-        for child in ((group or {}).get("children") or {}).values():
-            walk(child)
-    walk(inventory["all"])
-    return out
 
 
 def _vault_value(value):
@@ -146,7 +133,7 @@ class Scenario:
         os.chmod(os.path.join(self.keys_dir, "deploy"), 0o644)
 
         example_hosts, example_vars = _example()
-        self.hosts = _all_hosts(example_hosts)
+        self.hosts = inventory_hosts(example_hosts)
         for i, (name, hv) in enumerate(sorted(self.hosts.items())):
             ports = ["127.0.0.1:%d:22" % (SSH_PORT_BASE + i)]
             if name in (example_hosts["all"]["children"]["balancers"]["hosts"] or {}):
@@ -225,6 +212,11 @@ class Scenario:
         with open(path, encoding="utf-8") as f:
             assert f.readline().startswith("$ANSIBLE_VAULT;"), "vault.yml is not encrypted"
 
+    def ssh(self, user, command):
+        """``command`` over SSH as ``user`` on the first machine, with the scenario's key; (rc, output, seconds)."""
+        return self.run(["ssh", "-i", self.key, "-p", str(SSH_PORT_BASE), "-o", "BatchMode=yes",
+                         "-o", "UserKnownHostsFile=" + self.known_hosts, "%s@127.0.0.1" % user, command], timeout=30)
+
     def app_connect(self, port):
         """The example's application user through the balancer: verify-full by the certificate's DNS name."""
         return psycopg2.connect(host="db.example.internal", hostaddr="127.0.0.1", port=port, dbname="app",
@@ -287,13 +279,9 @@ def test_converge_over_ssh_as_a_sudo_user(cluster):
     assert rc == 0, why(out, tail=6000)
     assert changed > 0
     # the hosts admit no root login: every task ran as deploy through sudo
-    rc, login, dummy = scenario.run(["ssh", "-i", scenario.key, "-p", str(SSH_PORT_BASE), "-o", "BatchMode=yes",
-                                     "-o", "UserKnownHostsFile=" + scenario.known_hosts, "root@127.0.0.1", "true"],
-                                    timeout=30)
+    rc, login, dummy = scenario.ssh("root", "true")
     assert rc != 0 and "Permission denied" in login, login
-    rc, login, dummy = scenario.run(["ssh", "-i", scenario.key, "-p", str(SSH_PORT_BASE), "-o", "BatchMode=yes",
-                                     "-o", "UserKnownHostsFile=" + scenario.known_hosts, "deploy@127.0.0.1",
-                                     "id -un; sudo -n id -un; dpkg-query -W -f '${Status}' acl"], timeout=30)
+    rc, login, dummy = scenario.ssh("deploy", "id -un; sudo -n id -un; dpkg-query -W -f '${Status}' acl")
     assert rc == 0 and login.split()[:2] == ["deploy", "root"], login
     # the collection installed acl (the image has none: test_sshnode_image_is_minimal)
     assert "install ok installed" in login, login
@@ -395,6 +383,13 @@ def test_etcd_members_over_tls(cluster):
     assert out.split("\n")[:2] == ["etcd 600", "root 600"], out
 
 
+def _leaders(scenario):
+    """The members patronictl on pg-a lists as Leader (list of str)."""
+    rc, out = _on(scenario, "pg-a", "patronictl -c /etc/patroni/config.yml list -f json")
+    assert rc == 0, out
+    return [m["Member"] for m in json.loads(out[out.index("["):]) if m["Role"] == "Leader"]
+
+
 def test_health_check_over_ssh(cluster):
     scenario, first = cluster
     assert first[0] == 0, "the first converge failed"
@@ -409,15 +404,13 @@ def test_health_check_over_ssh(cluster):
 def test_switchover_over_ssh(cluster):
     scenario, first = cluster
     assert first[0] == 0, "the first converge failed"
-    rc, out = _on(scenario, "pg-a", "patronictl -c /etc/patroni/config.yml list -f json")
-    before = [m["Member"] for m in json.loads(out[out.index("["):]) if m["Role"] == "Leader"]
-    assert rc == 0 and len(before) == 1, out
+    before = _leaders(scenario)
+    assert len(before) == 1, before
     rc, changed, out, seconds = scenario.playbook("dpg.cluster.ops.switchover", timeout=900, step="ops/switchover")
     FIGURES.append("HOSTS ops/switchover.yml over SSH: %.0f s, rc %d (leader was %s)" % (seconds, rc, before[0]))
     assert rc == 0, why(out)
-    rc, out = _on(scenario, "pg-a", "patronictl -c /etc/patroni/config.yml list -f json")
-    after = [m["Member"] for m in json.loads(out[out.index("["):]) if m["Role"] == "Leader"]
-    assert after and after != before, (before, out)
+    after = _leaders(scenario)
+    assert after and after != before, (before, after)
     # the application writes through the balancer to the new leader
     deadline = time.time() + 30
     while True:

@@ -25,7 +25,7 @@ import urllib.request
 import pytest
 import yaml
 
-from tests.support import BIN, ROOT, TIMINGS, docker, docker_problem
+from tests.support import BIN, ROOT, TIMINGS, docker, docker_problem, inventory_hosts
 
 LAB_DIR = os.path.join(ROOT, ".lab")
 PORTS = (5000, 5001, 7000, 9090, 9093)
@@ -35,15 +35,8 @@ pytestmark = pytest.mark.lab
 
 def _inventory_hosts(inventory):
     """Every host name of a lab inventory (containers the lab creates)."""
-    names = set()
-
-    def walk(group):
-        names.update((group.get("hosts") or {}).keys())
-        for child in (group.get("children") or {}).values():
-            walk(child or {})
     with open(os.path.join(ROOT, "inventories", inventory, "hosts.yml")) as f:
-        walk(yaml.safe_load(f)["all"])
-    return sorted(names)
+        return sorted(inventory_hosts(yaml.safe_load(f)))
 
 
 def _port_busy(port):

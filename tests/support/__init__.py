@@ -16,6 +16,19 @@ sys.path.insert(0, os.path.join(ROOT, "molecule", "resources"))
 from adhoc import why  # noqa: E402,F401  pylint: disable=wrong-import-position,unused-import
 
 
+def inventory_hosts(inventory):
+    """{host: vars} of every host of a YAML inventory (dict as loaded), its vars merged over every group that lists it."""
+    out = {}
+
+    def walk(group):
+        for name, hv in ((group or {}).get("hosts") or {}).items():
+            out.setdefault(name, {}).update(hv or {})
+        for child in ((group or {}).get("children") or {}).values():
+            walk(child)
+    walk(inventory["all"])
+    return out
+
+
 def docker(*args, timeout=120):
     """``docker ARGS`` (str each); the CompletedProcess, output captured as text, never raising on an exit code.
 
